@@ -1,0 +1,20 @@
+//! scanwatch: a TCP port re-scan that shows, live, what the network does with it.
+//!
+//! The data path: targets and ports form a lazy plan; the `engine` runs probes through a
+//! `probe::Prober`, emitting `event::ScanEvent`s; the `monitor` folds them into `state::ScanState`,
+//! which the views (`headless`, later the TUI) read.
+
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod headless;
+pub mod monitor;
+pub mod ports;
+pub mod probe;
+pub mod rlimit;
+pub mod run;
+pub mod state;
+pub mod targets;
