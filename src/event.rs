@@ -103,12 +103,39 @@ impl ProbeOutcome {
     }
 }
 
+/// What an open port did in the short read after the handshake (deception evidence).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum AfterConnect {
+    /// The port was not read (the outcome is not open, or reading is off).
+    #[default]
+    NotRead,
+    /// The port sent these bytes first (raw; strip control sequences before showing them).
+    Banner(std::sync::Arc<[u8]>),
+    /// The port stayed silent for the whole read window.
+    Silent,
+    /// The peer closed (FIN or RST) at once, before sending anything.
+    ClosedAtOnce,
+}
+
 /// What one call to a `Prober` returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeResult {
     pub outcome: ProbeOutcome,
     /// Time from the start of the connect to its outcome (the timeout itself for `no-response`).
     pub connect_time: Duration,
+    /// What an open port did right after the handshake.
+    pub after_connect: AfterConnect,
+}
+
+impl ProbeResult {
+    /// A result with nothing read after the connect.
+    pub fn new(outcome: ProbeOutcome, connect_time: Duration) -> Self {
+        ProbeResult {
+            outcome,
+            connect_time,
+            after_connect: AfterConnect::NotRead,
+        }
+    }
 }
 
 /// Identifies a host within one scan: assigned in plan order by the engine.
@@ -143,7 +170,7 @@ pub enum FinishReason {
 }
 
 /// One probe's final outcome (after retries), or a local error that will be retried.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProbeRecord {
     pub host: HostId,
     pub addr: IpAddr,
@@ -157,6 +184,8 @@ pub struct ProbeRecord {
     pub seq: u64,
     /// When the outcome was known, microseconds since the scan started.
     pub t_us: u64,
+    /// What an open port did right after the handshake.
+    pub after_connect: AfterConnect,
 }
 
 /// Everything the engine tells the monitor, in the order it happened.
