@@ -1,0 +1,168 @@
+//! `EngineControl`: changes the pace of a running scan (what the TUI's keys drive).
+//!
+//! Every setter publishes new `ScanParams` on a watch channel; the engine picks them up at its
+//! next dispatch decision, records a `ParamsChanged` event, and applies them to the live scan:
+//! a lowered concurrency is honoured as soon as in-flight probes drain below it, a new timeout
+//! applies to every probe attempt started afterwards, and pause stops new probes at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::ScanParams;
+
+/// Bounds the control enforces on every change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ControlLimits {
+    /// The most probes in flight the process can hold (from the open-file limit).
+    pub max_concurrency: u32,
+    pub min_timeout: Duration,
+    pub max_timeout: Duration,
+}
+
+impl Default for ControlLimits {
+    fn default() -> Self {
+        ControlLimits {
+            max_concurrency: 100_000,
+            min_timeout: Duration::from_millis(1),
+            max_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A cloneable handle that steers one running scan.
+#[derive(Debug, Clone)]
+pub struct EngineControl {
+    params: Arc<watch::Sender<ScanParams>>,
+    stop: CancellationToken,
+    limits: ControlLimits,
+}
+
+/// The engine's side of the control channel.
+pub(crate) struct ControlReceiver {
+    pub params: watch::Receiver<ScanParams>,
+    pub stop: CancellationToken,
+}
+
+impl EngineControl {
+    pub(crate) fn new(initial: ScanParams, limits: ControlLimits) -> (Self, ControlReceiver) {
+        let initial = clamp(initial, limits);
+        let (tx, rx) = watch::channel(initial);
+        let stop = CancellationToken::new();
+        let control = EngineControl {
+            params: Arc::new(tx),
+            stop: stop.clone(),
+            limits,
+        };
+        (control, ControlReceiver { params: rx, stop })
+    }
+
+    /// The parameters as last set.
+    pub fn params(&self) -> ScanParams {
+        *self.params.borrow()
+    }
+
+    pub fn limits(&self) -> ControlLimits {
+        self.limits
+    }
+
+    /// Sets the global cap on probes in flight (at least 1, at most what the fd limit allows).
+    pub fn set_concurrency(&self, n: u32) -> ScanParams {
+        self.update(|p| p.concurrency = n)
+    }
+
+    /// Sets the cap on probes in flight to one host.
+    pub fn set_max_per_host(&self, n: u32) -> ScanParams {
+        self.update(|p| p.max_per_host = n)
+    }
+
+    /// Sets the connect timeout for attempts started from now on.
+    pub fn set_timeout(&self, timeout: Duration) -> ScanParams {
+        self.update(|p| p.timeout = timeout)
+    }
+
+    /// Sets the retries after a timeout for probes started from now on.
+    pub fn set_retries(&self, retries: u32) -> ScanParams {
+        self.update(|p| p.retries = retries)
+    }
+
+    /// Sets the probes-per-second cap (`None`: unlimited).
+    pub fn set_rate(&self, rate: Option<f64>) -> ScanParams {
+        self.update(|p| p.rate = rate)
+    }
+
+    /// Stops sending new probes; probes in flight finish.
+    pub fn pause(&self) -> ScanParams {
+        self.update(|p| p.paused = true)
+    }
+
+    pub fn resume(&self) -> ScanParams {
+        self.update(|p| p.paused = false)
+    }
+
+    /// Ends the scan: no new probes; probes in flight are abandoned.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut ScanParams)) -> ScanParams {
+        let limits = self.limits;
+        let mut result = self.params();
+        self.params.send_if_modified(|p| {
+            let before = *p;
+            change(p);
+            *p = clamp(*p, limits);
+            result = *p;
+            *p != before
+        });
+        result
+    }
+}
+
+fn clamp(mut p: ScanParams, limits: ControlLimits) -> ScanParams {
+    p.concurrency = p.concurrency.clamp(1, limits.max_concurrency.max(1));
+    p.max_per_host = p.max_per_host.max(1);
+    p.timeout = p.timeout.clamp(limits.min_timeout, limits.max_timeout);
+    p.rate = p.rate.filter(|r| r.is_finite() && *r > 0.0);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> ScanParams {
+        ScanParams {
+            concurrency: 100,
+            max_per_host: 10,
+            timeout: Duration::from_secs(1),
+            retries: 1,
+            rate: None,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn setters_clamp_and_publish() {
+        let limits = ControlLimits {
+            max_concurrency: 500,
+            ..ControlLimits::default()
+        };
+        let (control, rx) = EngineControl::new(params(), limits);
+        assert_eq!(control.set_concurrency(0).concurrency, 1);
+        assert_eq!(control.set_concurrency(10_000).concurrency, 500);
+        assert_eq!(control.set_rate(Some(-3.0)).rate, None);
+        assert_eq!(control.set_rate(Some(50.0)).rate, Some(50.0));
+        assert!(control.pause().paused);
+        assert_eq!(*rx.params.borrow(), control.params());
+        assert!(!control.resume().paused);
+        control.stop();
+        assert!(rx.stop.is_cancelled());
+    }
+}

@@ -1,0 +1,473 @@
+//! The scan engine: runs the plan through a `Prober`, bounded by live-changeable limits.
+//!
+//! One scheduler task owns the plan. It keeps a window of active hosts and hands out probes to
+//! them round-robin, so concurrency is spread across hosts; each probe runs in its own task, does
+//! its retries, and reports its final outcome as a `ScanEvent`. The scheduler never waits on the
+//! consumer except through the bounded event channel, and picks up `EngineControl` changes at
+//! every dispatch decision.
+
+pub mod control;
+pub mod permute;
+pub mod plan;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub use control::{ControlLimits, EngineControl};
+pub use plan::{ScanPlan, Shard};
+
+use crate::event::{
+    FilterReason, FinishReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent, ScanParams,
+};
+use crate::probe::Prober;
+use control::ControlReceiver;
+use plan::HostOrder;
+
+/// Events buffered between the engine and the monitor before the engine waits.
+pub const EVENT_CAPACITY: usize = 16 * 1024;
+/// Most hosts probed at once (the dispatch window), whatever the concurrency.
+pub const MAX_WINDOW: usize = 4096;
+/// Attempts that fail on the scanner's side before a probe is given up (not a port state).
+pub const MAX_LOCAL_ATTEMPTS: u32 = 20;
+
+/// A scan in progress.
+pub struct RunningScan {
+    /// Steers the scan while it runs.
+    pub control: EngineControl,
+    /// Every event, in order; ends after `ScanEvent::Finished`.
+    pub events: mpsc::Receiver<ScanEvent>,
+    /// Resolves when the engine is done.
+    pub task: JoinHandle<FinishReason>,
+}
+
+/// Options beyond the plan and the parameters.
+#[derive(Default)]
+pub struct EngineOptions {
+    pub limits: ControlLimits,
+    /// Delivers the exact host count later (counting exclusions can take a while on big scopes).
+    pub host_count_later: Option<oneshot::Receiver<u64>>,
+}
+
+/// Starts scanning `plan` with `prober`. Must be called inside a tokio runtime.
+pub fn start<P: Prober>(
+    prober: P,
+    plan: ScanPlan,
+    params: ScanParams,
+    options: EngineOptions,
+) -> RunningScan {
+    let (control, ctl) = EngineControl::new(params, options.limits);
+    let params = control.params();
+    let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+    let shared = Arc::new(Shared {
+        prober,
+        events: tx,
+        in_flight: AtomicU32::new(0),
+        slot_freed: Notify::new(),
+        timeout_us: AtomicU64::new(params.timeout.as_micros() as u64),
+        retries: AtomicU32::new(params.retries),
+        start: Instant::now(),
+        stop: ctl.stop.clone(),
+    });
+    let scheduler = Scheduler {
+        shared: Arc::clone(&shared),
+        plan,
+        ctl,
+        params,
+        window: Vec::new(),
+        cursor: 0,
+        host_index: 0,
+        next_host_id: 0,
+        plan_done: false,
+        seq: 0,
+        bucket: RateBucket::new(params.rate),
+        control_gone: false,
+        host_count_later: options.host_count_later,
+    };
+    let task = tokio::spawn(async move {
+        let reason = scheduler.run().await;
+        let t_us = shared.now_us();
+        let _ = shared
+            .events
+            .send(ScanEvent::Finished { reason, t_us })
+            .await;
+        reason
+    });
+    RunningScan {
+        control,
+        events: rx,
+        task,
+    }
+}
+
+/// State shared by the scheduler and the probe tasks.
+struct Shared<P> {
+    prober: P,
+    events: mpsc::Sender<ScanEvent>,
+    in_flight: AtomicU32,
+    slot_freed: Notify,
+    timeout_us: AtomicU64,
+    retries: AtomicU32,
+    start: Instant,
+    stop: CancellationToken,
+}
+
+impl<P> Shared<P> {
+    fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    async fn emit(&self, event: ScanEvent) {
+        // A consumer that went away does not stop the scan; the events are simply not kept.
+        let _ = self.events.send(event).await;
+    }
+}
+
+/// Per-host counters shared with that host's probe tasks.
+struct HostSlot {
+    id: HostId,
+    addr: IpAddr,
+    in_flight: AtomicU32,
+    /// Probes not yet finished; the task that takes it to zero reports `HostDone`.
+    pending: AtomicU32,
+}
+
+struct ActiveHost {
+    slot: Arc<HostSlot>,
+    order: HostOrder,
+    next: u32,
+}
+
+struct Scheduler<P> {
+    shared: Arc<Shared<P>>,
+    plan: ScanPlan,
+    ctl: ControlReceiver,
+    params: ScanParams,
+    window: Vec<ActiveHost>,
+    cursor: usize,
+    host_index: u64,
+    next_host_id: HostId,
+    plan_done: bool,
+    seq: u64,
+    bucket: RateBucket,
+    control_gone: bool,
+    host_count_later: Option<oneshot::Receiver<u64>>,
+}
+
+impl<P: Prober> Scheduler<P> {
+    async fn run(mut self) -> FinishReason {
+        self.shared
+            .emit(ScanEvent::Started {
+                hosts: self.plan.host_count,
+                ports_per_host: self.plan.ports_for_host(0),
+                probes: self.plan.probe_count(),
+                params: self.params,
+                seed: self.plan.seed(),
+            })
+            .await;
+        loop {
+            if self.shared.stop.is_cancelled() {
+                return self.drain(FinishReason::Stopped).await;
+            }
+            self.take_param_changes().await;
+            if self.params.paused {
+                self.wait(None).await;
+                continue;
+            }
+            self.refill_window().await;
+            if self.window.is_empty() && self.plan_done {
+                return self.drain(FinishReason::Completed).await;
+            }
+            let rate_wait = self.dispatch().await;
+            if self.window.is_empty() && self.plan_done {
+                return self.drain(FinishReason::Completed).await;
+            }
+            self.wait(rate_wait).await;
+        }
+    }
+
+    /// Applies parameter changes published through `EngineControl` and records them.
+    async fn take_param_changes(&mut self) {
+        if self.control_gone || !self.ctl.params.has_changed().unwrap_or(false) {
+            return;
+        }
+        let params = *self.ctl.params.borrow_and_update();
+        if params == self.params {
+            return;
+        }
+        self.params = params;
+        self.shared
+            .timeout_us
+            .store(params.timeout.as_micros() as u64, Ordering::Relaxed);
+        self.shared.retries.store(params.retries, Ordering::Relaxed);
+        self.bucket.set_rate(params.rate);
+        let t_us = self.shared.now_us();
+        self.shared
+            .emit(ScanEvent::ParamsChanged { params, t_us })
+            .await;
+    }
+
+    fn window_target(&self) -> usize {
+        (self.params.concurrency as usize).clamp(1, MAX_WINDOW)
+    }
+
+    async fn refill_window(&mut self) {
+        while !self.plan_done && self.window.len() < self.window_target() {
+            let Some(order) = self.plan.next_host(&mut self.host_index) else {
+                self.plan_done = true;
+                break;
+            };
+            let id = self.next_host_id;
+            self.next_host_id = self.next_host_id.wrapping_add(1);
+            let slot = Arc::new(HostSlot {
+                id,
+                addr: order.target.addr,
+                in_flight: AtomicU32::new(0),
+                pending: AtomicU32::new(order.len()),
+            });
+            let event = ScanEvent::HostStarted {
+                host: id,
+                addr: order.target.addr,
+                name: order.target.name.clone(),
+                t_us: self.shared.now_us(),
+            };
+            self.window.push(ActiveHost {
+                slot,
+                order,
+                next: 0,
+            });
+            self.shared.emit(event).await;
+        }
+    }
+
+    /// Sends probes while limits allow. Returns when the rate limit asks to wait until then.
+    async fn dispatch(&mut self) -> Option<Instant> {
+        loop {
+            if self.shared.in_flight.load(Ordering::Acquire) >= self.params.concurrency {
+                return None;
+            }
+            let i = self.next_ready_host()?;
+            if let Some(at) = self.bucket.take(Instant::now()) {
+                return Some(at);
+            }
+            let host = &mut self.window[i];
+            let port = host.order.port(host.next);
+            host.next += 1;
+            let exhausted = host.next == host.order.len();
+            let slot = Arc::clone(&host.slot);
+            slot.in_flight.fetch_add(1, Ordering::AcqRel);
+            self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+            let seq = self.seq;
+            self.seq += 1;
+            tokio::spawn(probe_task(Arc::clone(&self.shared), slot, port, seq));
+            if exhausted {
+                self.window.remove(i);
+                self.cursor = if i < self.window.len() { i } else { 0 };
+                self.refill_window().await;
+            } else {
+                self.cursor = (i + 1) % self.window.len();
+            }
+        }
+    }
+
+    /// The next host, round-robin from the cursor, that is below the per-host cap.
+    fn next_ready_host(&self) -> Option<usize> {
+        let len = self.window.len();
+        let cap = self.params.max_per_host;
+        (0..len)
+            .map(|step| (self.cursor + step) % len)
+            .find(|&i| self.window[i].slot.in_flight.load(Ordering::Acquire) < cap)
+    }
+
+    /// Waits until a probe finishes, the parameters change, the scan is stopped, the exact host
+    /// count arrives, or (when given) the rate limit allows the next probe.
+    async fn wait(&mut self, until: Option<Instant>) {
+        enum Woken {
+            Other,
+            ControlGone,
+            Counted(Option<u64>),
+        }
+        let control_open = !self.control_gone;
+        let shared = Arc::clone(&self.shared);
+        let params = &mut self.ctl.params;
+        let later = &mut self.host_count_later;
+        let counting = later.is_some();
+        let woken = tokio::select! {
+            biased;
+            _ = shared.stop.cancelled() => Woken::Other,
+            changed = params.changed(), if control_open => match changed {
+                Ok(()) => Woken::Other,
+                Err(_) => Woken::ControlGone,
+            },
+            count = async { later.as_mut().expect("guarded by `counting`").await }, if counting => {
+                Woken::Counted(count.ok())
+            }
+            _ = shared.slot_freed.notified() => Woken::Other,
+            _ = tokio::time::sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => {
+                Woken::Other
+            }
+        };
+        match woken {
+            Woken::Other => {}
+            Woken::ControlGone => self.control_gone = true,
+            Woken::Counted(count) => {
+                self.host_count_later = None;
+                if let Some(hosts) = count {
+                    let probes = self.plan.probe_count_for(hosts);
+                    self.shared
+                        .emit(ScanEvent::PlanCounted { hosts, probes })
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Waits for the probes still in flight (stopped ones end at once).
+    async fn drain(&mut self, reason: FinishReason) -> FinishReason {
+        while self.shared.in_flight.load(Ordering::Acquire) > 0 {
+            self.shared.slot_freed.notified().await;
+        }
+        reason
+    }
+}
+
+/// One (host, port) pair from dispatch to final outcome, with its retries.
+async fn probe_task<P: Prober>(shared: Arc<Shared<P>>, host: Arc<HostSlot>, port: u16, seq: u64) {
+    let finished = tokio::select! {
+        biased;
+        _ = shared.stop.cancelled() => false,
+        _ = attempts(&shared, &host, port, seq) => true,
+    };
+    shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+    host.in_flight.fetch_sub(1, Ordering::AcqRel);
+    let last = host.pending.fetch_sub(1, Ordering::AcqRel) == 1;
+    if finished && last {
+        let t_us = shared.now_us();
+        shared
+            .emit(ScanEvent::HostDone {
+                host: host.id,
+                t_us,
+            })
+            .await;
+    }
+    shared.slot_freed.notify_one();
+}
+
+async fn attempts<P: Prober>(shared: &Shared<P>, host: &HostSlot, port: u16, seq: u64) {
+    let addr = SocketAddr::new(host.addr, port);
+    let mut attempt = 0u32;
+    let mut local_failures = 0u32;
+    loop {
+        attempt += 1;
+        let timeout = Duration::from_micros(shared.timeout_us.load(Ordering::Relaxed));
+        let result = shared.prober.probe(addr, timeout).await;
+        let record = ProbeRecord {
+            host: host.id,
+            addr: host.addr,
+            port,
+            outcome: result.outcome,
+            connect_us: result.connect_time.as_micros() as u64,
+            attempt,
+            seq,
+            t_us: shared.now_us(),
+            after_connect: result.after_connect,
+        };
+        match result.outcome {
+            ProbeOutcome::LocalError(_) => {
+                local_failures += 1;
+                attempt -= 1;
+                if local_failures >= MAX_LOCAL_ATTEMPTS {
+                    // Given up: reported once more as a final local error, never a port state.
+                    shared.emit(ScanEvent::Probe(record)).await;
+                    return;
+                }
+                shared.emit(ScanEvent::LocalError(record)).await;
+                tokio::time::sleep(local_backoff(local_failures)).await;
+            }
+            ProbeOutcome::Filtered(FilterReason::NoResponse)
+                if attempt <= shared.retries.load(Ordering::Relaxed) => {}
+            _ => {
+                shared.emit(ScanEvent::Probe(record)).await;
+                return;
+            }
+        }
+    }
+}
+
+/// 5 ms, 10 ms, 20 ms … up to 1 s: gives the kernel time to free descriptors or ports.
+fn local_backoff(failures: u32) -> Duration {
+    Duration::from_millis(5u64 << failures.saturating_sub(1).min(10)).min(Duration::from_secs(1))
+}
+
+/// Token bucket for `--rate`: bursts of at most 20 ms worth of probes.
+struct RateBucket {
+    rate: Option<f64>,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateBucket {
+    fn new(rate: Option<f64>) -> Self {
+        RateBucket {
+            rate,
+            tokens: 1.0,
+            last: Instant::now(),
+        }
+    }
+
+    fn set_rate(&mut self, rate: Option<f64>) {
+        self.rate = rate;
+        self.tokens = self.tokens.min(Self::capacity(rate));
+    }
+
+    fn capacity(rate: Option<f64>) -> f64 {
+        rate.map_or(f64::INFINITY, |r| (r * 0.02).max(1.0))
+    }
+
+    /// Takes one token; `Some(t)` means none is available before `t`.
+    fn take(&mut self, now: Instant) -> Option<Instant> {
+        let rate = self.rate?;
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * rate).min(Self::capacity(self.rate));
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            None
+        } else {
+            let missing = (1.0 - self.tokens) / rate;
+            Some(now + Duration::from_secs_f64(missing))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(local_backoff(1), Duration::from_millis(5));
+        assert_eq!(local_backoff(2), Duration::from_millis(10));
+        assert_eq!(local_backoff(50), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_bucket_paces() {
+        let mut bucket = RateBucket::new(Some(100.0));
+        let start = Instant::now();
+        let mut sent = 0;
+        while Instant::now() < start + Duration::from_secs(10) {
+            match bucket.take(Instant::now()) {
+                None => sent += 1,
+                Some(at) => tokio::time::sleep_until(at).await,
+            }
+        }
+        assert!((995..=1005).contains(&sent), "sent {sent}");
+    }
+}
