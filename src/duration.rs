@@ -45,13 +45,13 @@ pub fn format_duration(d: Duration) -> String {
     let us = d.as_micros();
     if us == 0 {
         "0ms".into()
-    } else if us % 3_600_000_000 == 0 {
+    } else if us.is_multiple_of(3_600_000_000) {
         format!("{}h", us / 3_600_000_000)
-    } else if us % 60_000_000 == 0 {
+    } else if us.is_multiple_of(60_000_000) {
         format!("{}m", us / 60_000_000)
-    } else if us % 1_000_000 == 0 {
+    } else if us.is_multiple_of(1_000_000) {
         format!("{}s", us / 1_000_000)
-    } else if us % 1000 == 0 {
+    } else if us.is_multiple_of(1000) {
         format!("{}ms", us / 1000)
     } else {
         format!("{us}us")
@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
         assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
-        assert_eq!(parse_duration(" 3h ").unwrap(), Duration::from_secs(3 * 3600));
+        assert_eq!(
+            parse_duration(" 3h ").unwrap(),
+            Duration::from_secs(3 * 3600)
+        );
     }
 
     #[test]
@@ -110,7 +113,11 @@ mod tests {
             let err = parse_duration(bad).unwrap_err();
             assert!(!err.is_empty(), "{bad}");
         }
-        assert!(parse_duration("2x").unwrap_err().contains("unknown unit `x`"));
+        assert!(
+            parse_duration("2x")
+                .unwrap_err()
+                .contains("unknown unit `x`")
+        );
     }
 
     #[test]

@@ -1,1 +1,227 @@
-//! (being written)
+//! The `Monitor`: the only place `ScanEvent`s are folded into `ScanState`.
+//!
+//! Live scans, headless scans, the demo and replays all feed their events through here, so a
+//! replayed session rebuilds exactly the state the live run had.
+
+use crate::event::{ProbeOutcome, ProbeRecord, ScanEvent};
+use crate::state::{HostState, MAX_CONNECT_US, PlanInfo, SILENT_HOST_SAMPLE, ScanState};
+
+/// Folds events into a `ScanState`.
+#[derive(Debug, Default)]
+pub struct Monitor {
+    state: ScanState,
+}
+
+impl Monitor {
+    pub fn new() -> Self {
+        Monitor::default()
+    }
+
+    pub fn state(&self) -> &ScanState {
+        &self.state
+    }
+
+    pub fn into_state(self) -> ScanState {
+        self.state
+    }
+
+    /// Folds one event.
+    pub fn apply(&mut self, event: &ScanEvent) {
+        let s = &mut self.state;
+        match event {
+            ScanEvent::Started {
+                hosts,
+                ports_per_host,
+                probes,
+                params,
+                seed,
+            } => {
+                s.plan = Some(PlanInfo {
+                    hosts: *hosts,
+                    ports_per_host: *ports_per_host,
+                    probes: *probes,
+                    seed: *seed,
+                    initial: *params,
+                });
+                s.params = Some(*params);
+            }
+            ScanEvent::PlanCounted { hosts, probes } => {
+                if let Some(plan) = &mut s.plan {
+                    plan.hosts = Some(*hosts);
+                    plan.probes = Some(*probes);
+                }
+            }
+            ScanEvent::HostStarted {
+                host,
+                addr,
+                name,
+                t_us,
+            } => {
+                s.now_us = s.now_us.max(*t_us);
+                s.hosts_started += 1;
+                s.hosts
+                    .insert(*host, HostState::new(*host, *addr, name.clone(), *t_us));
+            }
+            ScanEvent::Probe(record) => self.fold_probe(record),
+            ScanEvent::LocalError(record) => {
+                s.now_us = s.now_us.max(record.t_us);
+                s.local_errors += 1;
+                s.bucket_mut(record.t_us).local_errors += 1;
+            }
+            ScanEvent::HostDone { host, t_us } => {
+                s.now_us = s.now_us.max(*t_us);
+                s.hosts_done += 1;
+                let silent = match s.hosts.get_mut(host) {
+                    Some(h) => {
+                        h.done = true;
+                        !h.is_up()
+                    }
+                    None => false,
+                };
+                if silent && let Some(h) = s.hosts.remove(host) {
+                    s.silent_hosts += 1;
+                    if s.silent_sample.len() < SILENT_HOST_SAMPLE {
+                        s.silent_sample.push(h.addr);
+                    }
+                }
+            }
+            ScanEvent::ParamsChanged { params, t_us } => {
+                s.now_us = s.now_us.max(*t_us);
+                s.params = Some(*params);
+                s.param_changes.push((*t_us, *params));
+            }
+            ScanEvent::Finished { reason, t_us } => {
+                s.now_us = s.now_us.max(*t_us);
+                s.finished = Some((*reason, *t_us));
+            }
+        }
+    }
+
+    fn fold_probe(&mut self, r: &ProbeRecord) {
+        let s = &mut self.state;
+        s.now_us = s.now_us.max(r.t_us);
+        s.totals.add(r.outcome);
+        let bucket = s.bucket_mut(r.t_us);
+        match r.outcome {
+            ProbeOutcome::Open | ProbeOutcome::Closed => bucket.answers += 1,
+            ProbeOutcome::Filtered(crate::event::FilterReason::NoResponse) => bucket.timeouts += 1,
+            ProbeOutcome::Filtered(_) => bucket.unreachable += 1,
+            ProbeOutcome::LocalError(_) => {}
+        }
+        let host = s
+            .hosts
+            .entry(r.host)
+            .or_insert_with(|| HostState::new(r.host, r.addr, None, r.t_us));
+        host.counts.add(r.outcome);
+        if r.outcome.is_answer() {
+            let us = r.connect_us.clamp(1, MAX_CONNECT_US);
+            host.last_answer_us = Some(r.t_us);
+            // Saturation only clamps; recording into an auto-resizing histogram cannot fail.
+            let _ = host.latency.record(us);
+            let _ = s.latency.record(us);
+        }
+        if r.outcome == ProbeOutcome::Open {
+            host.open_ports.push(crate::state::OpenPort {
+                port: r.port,
+                connect_us: r.connect_us,
+                attempt: r.attempt,
+                after_connect: r.after_connect.clone(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::event::{AfterConnect, FilterReason, FinishReason, ScanParams};
+
+    fn record(host: u32, port: u16, outcome: ProbeOutcome, t_us: u64) -> ScanEvent {
+        ScanEvent::Probe(ProbeRecord {
+            host,
+            addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8 + 1)),
+            port,
+            outcome,
+            connect_us: 120,
+            attempt: 1,
+            seq: u64::from(port),
+            t_us,
+            after_connect: AfterConnect::NotRead,
+        })
+    }
+
+    fn started(host: u32) -> ScanEvent {
+        ScanEvent::HostStarted {
+            host,
+            addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8 + 1)),
+            name: None,
+            t_us: 0,
+        }
+    }
+
+    #[test]
+    fn folds_outcomes_and_drops_silent_hosts() {
+        let mut m = Monitor::new();
+        m.apply(&ScanEvent::Started {
+            hosts: Some(2),
+            ports_per_host: 3,
+            probes: Some(6),
+            params: ScanParams {
+                concurrency: 10,
+                max_per_host: 5,
+                timeout: Duration::from_secs(1),
+                retries: 1,
+                rate: None,
+                paused: false,
+            },
+            seed: 1,
+        });
+        m.apply(&started(0));
+        m.apply(&started(1));
+        m.apply(&record(0, 22, ProbeOutcome::Open, 10));
+        m.apply(&record(0, 23, ProbeOutcome::Closed, 20));
+        m.apply(&record(
+            0,
+            24,
+            ProbeOutcome::Filtered(FilterReason::NoResponse),
+            1_500_000,
+        ));
+        for port in [22, 23, 24] {
+            m.apply(&record(
+                1,
+                port,
+                ProbeOutcome::Filtered(FilterReason::NoResponse),
+                1_000_000,
+            ));
+        }
+        m.apply(&ScanEvent::HostDone {
+            host: 0,
+            t_us: 1_500_000,
+        });
+        m.apply(&ScanEvent::HostDone {
+            host: 1,
+            t_us: 1_500_000,
+        });
+        m.apply(&ScanEvent::Finished {
+            reason: FinishReason::Completed,
+            t_us: 1_600_000,
+        });
+        let s = m.state();
+        assert_eq!(s.probes_done(), 6);
+        assert_eq!(s.probes_total(), Some(6));
+        assert_eq!(s.totals.open, 1);
+        assert_eq!(s.totals.closed, 1);
+        assert_eq!(s.totals.timed_out, 4);
+        assert_eq!(s.hosts.len(), 1, "the silent host is reduced to a counter");
+        assert_eq!(s.silent_hosts, 1);
+        assert_eq!(s.up_hosts()[0].open_ports[0].port, 22);
+        assert_eq!(s.timeline.len(), 2);
+        assert_eq!(s.timeline[0].answers, 2);
+        assert_eq!(s.timeline[1].timeouts, 4);
+        assert_eq!(s.latency.len(), 2);
+        assert_eq!(s.finished, Some((FinishReason::Completed, 1_600_000)));
+    }
+}

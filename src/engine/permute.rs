@@ -117,9 +117,15 @@ mod tests {
 
     #[test]
     fn keys_change_the_order_and_are_reproducible() {
-        let a: Vec<u32> = (0..1000).map(|i| Permutation::new(1000, 7).apply(i)).collect();
-        let b: Vec<u32> = (0..1000).map(|i| Permutation::new(1000, 7).apply(i)).collect();
-        let c: Vec<u32> = (0..1000).map(|i| Permutation::new(1000, 8).apply(i)).collect();
+        let a: Vec<u32> = (0..1000)
+            .map(|i| Permutation::new(1000, 7).apply(i))
+            .collect();
+        let b: Vec<u32> = (0..1000)
+            .map(|i| Permutation::new(1000, 7).apply(i))
+            .collect();
+        let c: Vec<u32> = (0..1000)
+            .map(|i| Permutation::new(1000, 8).apply(i))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, (0..1000).collect::<Vec<_>>());
@@ -128,6 +134,9 @@ mod tests {
     #[test]
     fn identity_keeps_order() {
         let p = Permutation::identity(10);
-        assert_eq!((0..10).map(|i| p.apply(i)).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+        assert_eq!(
+            (0..10).map(|i| p.apply(i)).collect::<Vec<_>>(),
+            (0..10).collect::<Vec<_>>()
+        );
     }
 }

@@ -249,7 +249,10 @@ mod tests {
 
     #[test]
     fn shard_parsing() {
-        assert_eq!("1/4".parse::<Shard>().unwrap(), Shard { index: 0, count: 4 });
+        assert_eq!(
+            "1/4".parse::<Shard>().unwrap(),
+            Shard { index: 0, count: 4 }
+        );
         assert_eq!("4/4".parse::<Shard>().unwrap().to_string(), "4/4");
         for bad in ["0/4", "5/4", "1/0", "x/2", "3", "1/y", ""] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
@@ -294,6 +297,9 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         let sorted = pairs(&mut ScanPlan::for_addrs(addrs(1), ports, 9).without_shuffle());
-        assert_eq!(sorted.iter().map(|p| p.1).collect::<Vec<_>>(), (1..=1000).collect::<Vec<_>>());
+        assert_eq!(
+            sorted.iter().map(|p| p.1).collect::<Vec<_>>(),
+            (1..=1000).collect::<Vec<_>>()
+        );
     }
 }

@@ -18,8 +18,11 @@ pub use tcp_connect::TcpConnect;
 /// Implementations must not panic on any outcome, and must return within about `timeout`
 /// (a `no-response` outcome carries the timeout as its connect time).
 pub trait Prober: Send + Sync + 'static {
-    fn probe(&self, addr: SocketAddr, timeout: Duration)
-    -> impl Future<Output = ProbeResult> + Send;
+    fn probe(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> impl Future<Output = ProbeResult> + Send;
 }
 
 impl<P: Prober> Prober for std::sync::Arc<P> {

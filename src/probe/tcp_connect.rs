@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::TcpSocket;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::time::Instant;
 
 use super::Prober;
@@ -24,36 +25,99 @@ impl TcpConnect {
     }
 }
 
+/// Attempts after a self-connection before the probe is reported as a local error.
+const SELF_CONNECT_ATTEMPTS: u32 = 4;
+
 impl Prober for TcpConnect {
     async fn probe(&self, addr: SocketAddr, timeout: Duration) -> ProbeResult {
         let start = Instant::now();
-        let socket = match new_socket(addr) {
-            Ok(s) => s,
-            Err(e) => return ProbeResult::new(classify_error(&e), start.elapsed()),
-        };
-        let outcome = match tokio::time::timeout(timeout, socket.connect(addr)).await {
-            Ok(Ok(_stream)) => ProbeOutcome::Open,
-            Ok(Err(e)) => classify_error(&e),
-            Err(_) => ProbeOutcome::Filtered(FilterReason::NoResponse),
-        };
-        let elapsed = start.elapsed();
-        let connect_time = if outcome == ProbeOutcome::Filtered(FilterReason::NoResponse) {
-            timeout
-        } else {
-            elapsed
-        };
-        ProbeResult::new(outcome, connect_time)
+        let deadline = start + timeout;
+        for _ in 0..SELF_CONNECT_ATTEMPTS {
+            let outcome = match connect_once(addr, deadline).await {
+                Connect::Outcome(outcome) => outcome,
+                Connect::SelfConnected => continue,
+            };
+            let connect_time = if outcome == ProbeOutcome::Filtered(FilterReason::NoResponse) {
+                timeout
+            } else {
+                start.elapsed()
+            };
+            return ProbeResult::new(outcome, connect_time);
+        }
+        ProbeResult::new(
+            ProbeOutcome::LocalError(LocalErrorKind::NoLocalAddress),
+            start.elapsed(),
+        )
     }
 }
 
-fn new_socket(addr: SocketAddr) -> io::Result<TcpSocket> {
+enum Connect {
+    Outcome(ProbeOutcome),
+    /// Scanning one's own address, the kernel picked the target port as the source port and
+    /// the socket connected to itself (TCP simultaneous open): says nothing about the port.
+    SelfConnected,
+}
+
+/// One non-blocking connect. On loopback and other fast paths the answer is often known as soon
+/// as `connect()` returns, so the socket is checked before it is registered with the reactor.
+async fn connect_once(addr: SocketAddr, deadline: Instant) -> Connect {
+    let socket = match new_socket(addr) {
+        Ok(s) => s,
+        Err(e) => return Connect::Outcome(classify_error(&e)),
+    };
+    match socket.connect(&addr.into()) {
+        Ok(()) => return established(&socket, addr),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Connect::Outcome(classify_error(&e)),
+    }
+    if let Some(done) = settled(&socket, addr) {
+        return done;
+    }
+    // SAFETY: `socket` owns its descriptor and is moved into the AsyncFd, which keeps it open
+    // and unchanged until the AsyncFd is dropped.
+    let fd = match unsafe { AsyncFd::register_with_interest(socket, Interest::WRITABLE) } {
+        Ok(fd) => fd,
+        Err(e) => return Connect::Outcome(classify_error(&io::Error::from(e))),
+    };
+    match tokio::time::timeout_at(deadline, fd.writable()).await {
+        Err(_) => Connect::Outcome(ProbeOutcome::Filtered(FilterReason::NoResponse)),
+        Ok(Err(e)) => Connect::Outcome(classify_error(&e)),
+        Ok(Ok(_guard)) => settled(fd.get_ref(), addr).unwrap_or(Connect::Outcome(
+            ProbeOutcome::Filtered(FilterReason::NoResponse),
+        )),
+    }
+}
+
+/// The connect's result if it is already known: a pending error, or an established connection.
+fn settled(socket: &Socket, addr: SocketAddr) -> Option<Connect> {
+    match socket.take_error() {
+        Ok(Some(e)) => return Some(Connect::Outcome(classify_error(&e))),
+        Ok(None) => {}
+        Err(e) => return Some(Connect::Outcome(classify_error(&e))),
+    }
+    socket
+        .peer_addr()
+        .is_ok()
+        .then(|| established(socket, addr))
+}
+
+fn established(socket: &Socket, addr: SocketAddr) -> Connect {
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+    if local == Some(addr) {
+        Connect::SelfConnected
+    } else {
+        Connect::Outcome(ProbeOutcome::Open)
+    }
+}
+
+fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
     let socket = Socket::new(
         Domain::for_address(addr),
-        Type::STREAM.nonblocking(),
+        Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )?;
     socket.set_linger(Some(Duration::ZERO))?;
-    Ok(TcpSocket::from_std_stream(socket.into()))
+    Ok(socket)
 }
 
 /// Maps a connect error to an outcome (see DESIGN.md, "Probe outcomes").
@@ -85,16 +149,40 @@ mod tests {
     fn errors_map_to_outcomes() {
         let cases = [
             (libc::ECONNREFUSED, ProbeOutcome::Closed),
-            (libc::EHOSTUNREACH, ProbeOutcome::Filtered(FilterReason::HostUnreach)),
-            (libc::ENETUNREACH, ProbeOutcome::Filtered(FilterReason::NetUnreach)),
-            (libc::EACCES, ProbeOutcome::Filtered(FilterReason::AdminProhibited)),
-            (libc::EMFILE, ProbeOutcome::LocalError(LocalErrorKind::FdLimit)),
-            (libc::ENFILE, ProbeOutcome::LocalError(LocalErrorKind::SystemFdLimit)),
-            (libc::EADDRNOTAVAIL, ProbeOutcome::LocalError(LocalErrorKind::NoLocalAddress)),
-            (libc::ENOBUFS, ProbeOutcome::LocalError(LocalErrorKind::NoBuffers)),
+            (
+                libc::EHOSTUNREACH,
+                ProbeOutcome::Filtered(FilterReason::HostUnreach),
+            ),
+            (
+                libc::ENETUNREACH,
+                ProbeOutcome::Filtered(FilterReason::NetUnreach),
+            ),
+            (
+                libc::EACCES,
+                ProbeOutcome::Filtered(FilterReason::AdminProhibited),
+            ),
+            (
+                libc::EMFILE,
+                ProbeOutcome::LocalError(LocalErrorKind::FdLimit),
+            ),
+            (
+                libc::ENFILE,
+                ProbeOutcome::LocalError(LocalErrorKind::SystemFdLimit),
+            ),
+            (
+                libc::EADDRNOTAVAIL,
+                ProbeOutcome::LocalError(LocalErrorKind::NoLocalAddress),
+            ),
+            (
+                libc::ENOBUFS,
+                ProbeOutcome::LocalError(LocalErrorKind::NoBuffers),
+            ),
         ];
         for (errno, outcome) in cases {
-            assert_eq!(classify_error(&io::Error::from_raw_os_error(errno)), outcome);
+            assert_eq!(
+                classify_error(&io::Error::from_raw_os_error(errno)),
+                outcome
+            );
         }
     }
 }
