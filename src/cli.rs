@@ -1,1 +1,300 @@
-//! (being written)
+//! Command-line interface (clap derive). Parsing only: `run` turns these into a scan.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration::parse_duration;
+use crate::engine::Shard;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    the scan finished (or the command succeeded)
+  1    runtime failure (the scan could not run, output could not be written)
+  2    bad usage or bad input: the message names the option, file, line or value
+  130  interrupted (Ctrl-C): the partial results are printed first";
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  scanwatch scan 127.0.0.1                      top 1000 TCP ports of localhost
+  scanwatch scan -p- 127.0.0.1                  every port, 1-65535
+  scanwatch scan -p 22,80,8000-8100 ::1         IPv6 loopback, a port list
+  scanwatch scan --top-ports 100 127.0.0.0/29   a CIDR block, the 100 most common ports
+  scanwatch scan 127.0.0.1-8 --exclude 127.0.0.5 -c 200 --max-per-host 20 --timeout 3s
+  scanwatch scan -iL hosts.txt --json > scan.jsonl
+  scanwatch scan 127.0.0.1 --shard 1/2 --seed 7   half of the plan (run 2/2 elsewhere)
+
+Targets follow nmap: addresses (IPv4, IPv6), CIDR blocks (10.0.0.0/24, 2001:db8::/120),
+octet ranges (10.0.0.1-20, 192.168.1-3.1, 10.0.0.*), hostnames (resolved first; a name that
+does not resolve is reported and skipped). Files given with -iL hold targets separated by
+whitespace or newlines; `#` starts a comment.
+
+Ports follow nmap: 22,80,8000-8100, `-p-` for 1-65535, `1-`, `-1024`; port 0 only when named.
+The default is the 1000 most common TCP ports, ranked by nmap's nmap-services frequencies.
+
+Pacing can be set in the config file's [scan] section (`scanwatch config --print-default`);
+options given here win over the file.";
+
+/// Watch what the network does with your port scan.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scanwatch",
+    version,
+    about = "A TCP port re-scan that shows, live, when a firewall, IPS, WAF, tarpit or QoS device interferes with it",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan TCP ports with full connects (no privileges needed)
+    #[command(after_help = format!("{SCAN_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Scan(Box<ScanArgs>),
+    /// Show the configuration file format and defaults
+    Config(ConfigArgs),
+}
+
+/// Options of `scanwatch scan`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScanArgs {
+    /// Targets: addresses, CIDR blocks, octet ranges or hostnames
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Read targets from FILE (`-` for standard input); also `-iL FILE`
+    #[arg(long = "input-file", value_name = "FILE", help_heading = "Targets")]
+    pub input_file: Option<String>,
+
+    /// Skip these targets (comma-separated addresses, CIDR blocks, ranges)
+    #[arg(long, value_name = "TARGETS", help_heading = "Targets")]
+    pub exclude: Vec<String>,
+
+    /// Skip the targets listed in FILE
+    #[arg(long = "exclude-file", value_name = "FILE", help_heading = "Targets")]
+    pub exclude_file: Option<String>,
+
+    /// Scan a scope larger than 16,777,216 hosts or 17 billion probes
+    #[arg(long, help_heading = "Targets")]
+    pub force: bool,
+
+    /// Ports to scan, e.g. 22,80,8000-8100 or - for all [default: the top 1000]
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "SPEC",
+        allow_hyphen_values = true,
+        conflicts_with = "top_ports",
+        help_heading = "Ports"
+    )]
+    pub ports: Option<String>,
+
+    /// Scan the N most common TCP ports
+    #[arg(long = "top-ports", value_name = "N", help_heading = "Ports")]
+    pub top_ports: Option<usize>,
+
+    /// Leave these ports out
+    #[arg(
+        long = "exclude-ports",
+        value_name = "SPEC",
+        allow_hyphen_values = true,
+        help_heading = "Ports"
+    )]
+    pub exclude_ports: Option<String>,
+
+    /// Probe ports in ascending order instead of shuffling them per host
+    #[arg(long = "no-shuffle", help_heading = "Ports")]
+    pub no_shuffle: bool,
+
+    /// Probes in flight at most, across all hosts [default: 1024]
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "N",
+        help_heading = "Pacing (changeable while running)"
+    )]
+    pub concurrency: Option<u32>,
+
+    /// Probes in flight at most to one host (like Nessus max_checks) [default: 512]
+    #[arg(
+        long = "max-per-host",
+        value_name = "N",
+        help_heading = "Pacing (changeable while running)"
+    )]
+    pub max_per_host: Option<u32>,
+
+    /// Connect timeout per attempt, e.g. 500ms, 2s (like Nessus checks_read_timeout) [default: 1500ms]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
+          help_heading = "Pacing (changeable while running)")]
+    pub timeout: Option<Duration>,
+
+    /// Extra attempts after a timeout [default: 1]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Pacing (changeable while running)"
+    )]
+    pub retries: Option<u32>,
+
+    /// Probes per second at most [default: unlimited]
+    #[arg(long, value_name = "N", value_parser = parse_rate,
+          help_heading = "Pacing (changeable while running)")]
+    pub rate: Option<f64>,
+
+    /// Seed for the port order, to reproduce a run [default: random, printed]
+    #[arg(long, value_name = "N", help_heading = "Plan")]
+    pub seed: Option<u64>,
+
+    /// Take part I of N of the plan, e.g. 1/3; N runs with the same targets and ports cover
+    /// every (host, port) exactly once
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Plan")]
+    pub shard: Option<Shard>,
+
+    /// Print results instead of the live view (automatic when stdout is not a terminal)
+    #[arg(long, help_heading = "Output")]
+    pub headless: bool,
+
+    /// Print JSON Lines (one object per line with a "type" field) instead of text
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// No progress lines on stderr
+    #[arg(short = 'q', long, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Options of `scanwatch config`.
+#[derive(Debug, Args, Clone)]
+#[command(arg_required_else_help = true)]
+pub struct ConfigArgs {
+    /// Print the commented default configuration file
+    #[arg(long = "print-default")]
+    pub print_default: bool,
+
+    /// Check a configuration file (default: the one scanwatch would read) and print where it is
+    #[arg(long)]
+    pub check: bool,
+
+    /// The configuration file to check
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(1) || d > Duration::from_secs(600) {
+        return Err(format!("`{s}` is out of range; allowed 1ms to 10m"));
+    }
+    Ok(d)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of probes per second"))?;
+    if !(rate.is_finite() && rate > 0.0 && rate <= 10_000_000.0) {
+        return Err(format!(
+            "`{s}` is out of range; allowed more than 0 up to 10000000"
+        ));
+    }
+    Ok(rate)
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
+}
+
+/// nmap spells the input-file option `-iL`, which clap cannot express as a short flag:
+/// rewrite it (and `-iLFILE`) to `--input-file` before parsing.
+pub fn normalize_args<I: IntoIterator<Item = OsString>>(args: I) -> Vec<OsString> {
+    let mut out = Vec::new();
+    for arg in args {
+        match arg.to_str() {
+            Some("-iL") => out.push(OsString::from("--input-file")),
+            Some(s) if s.starts_with("-iL") && s.len() > 3 => {
+                out.push(OsString::from("--input-file"));
+                out.push(OsString::from(&s[3..]));
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let args = normalize_args(
+            std::iter::once("scanwatch")
+                .chain(args.iter().copied())
+                .map(OsString::from),
+        );
+        Cli::try_parse_from(args)
+    }
+
+    fn scan(args: &[&str]) -> ScanArgs {
+        match parse(args).unwrap().command {
+            Command::Scan(a) => *a,
+            other => panic!("not a scan: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn nmap_style_options() {
+        let a = scan(&["scan", "-p-", "127.0.0.1"]);
+        assert_eq!(a.ports.as_deref(), Some("-"));
+        let a = scan(&["scan", "-p", "-1024", "127.0.0.1"]);
+        assert_eq!(a.ports.as_deref(), Some("-1024"));
+        let a = scan(&["scan", "-iL", "hosts.txt"]);
+        assert_eq!(a.input_file.as_deref(), Some("hosts.txt"));
+        let a = scan(&["scan", "-iL-"]);
+        assert_eq!(a.input_file.as_deref(), Some("-"));
+        let a = scan(&[
+            "scan",
+            "--timeout",
+            "500ms",
+            "--rate",
+            "250",
+            "--shard",
+            "2/3",
+            "x",
+        ]);
+        assert_eq!(a.timeout, Some(Duration::from_millis(500)));
+        assert_eq!(a.rate, Some(250.0));
+        assert_eq!(a.shard, Some(Shard { index: 1, count: 3 }));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_by_the_parser() {
+        for bad in [
+            &["scan", "--timeout", "0ms", "x"][..],
+            &["scan", "--timeout", "soon", "x"],
+            &["scan", "--rate", "-5", "x"],
+            &["scan", "--shard", "3/2", "x"],
+            &["scan", "-c", "many", "x"],
+            &["scan", "-p", "22", "--top-ports", "10", "x"],
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+}

@@ -1,1 +1,180 @@
-//! (being written)
+//! The config file: `[scan]` defaults (later alarm thresholds, key bindings, UI) read from TOML.
+//!
+//! Precedence is command-line options > this file > built-in defaults; this module handles the
+//! last two. Every error is a [`Failure::Usage`] whose message names the file, the line, the key
+//! (as `[scan] concurrency`) and what is allowed.
+//!
+//! Adding a section: a struct implementing [`Section`], a field in [`Config`], and one line in each
+//! of `Config::check`, `Config::allowed` and [`default_config_text`].
+
+mod diagnose;
+mod file;
+mod scan;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::de::DeTable;
+
+use crate::error::Failure;
+
+pub use file::default_path;
+pub use scan::{
+    CONCURRENCY_RANGE, MAX_PER_HOST_RANGE, RATE_MAX, RETRIES_RANGE, ScanDefaults, TIMEOUT_RANGE,
+    TOP_PORTS_RANGE, rate_allowed,
+};
+
+/// Everything the config file can set. Each field is one `[section]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub scan: ScanDefaults,
+}
+
+/// One `[section]` of the config file.
+pub trait Section {
+    /// The section's name in the file, without brackets.
+    const NAME: &'static str;
+
+    /// What `key` accepts, in words that follow "allowed" (e.g. `1 to 100000`); `None` when the
+    /// section has no such key.
+    fn allowed(key: &str) -> Option<String>;
+
+    /// Checks what types alone cannot (ranges, port specs); names the first key whose value
+    /// is not allowed.
+    fn check(&self) -> Result<(), InvalidValue>;
+
+    /// The section as it appears in the default config: every key with its default, each
+    /// explained by a comment; optional keys commented out with an example value.
+    fn commented_defaults() -> String;
+}
+
+/// A value its key does not allow: out of range, or (with a reason) rejected by its parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidValue {
+    /// The section, without brackets (`scan`).
+    pub section: &'static str,
+    /// The key within the section (`concurrency`).
+    pub key: &'static str,
+    /// Why the value was rejected; `None` for a value out of range.
+    pub reason: Option<String>,
+}
+
+impl InvalidValue {
+    /// The key `key` of section `S` is out of range.
+    pub fn out_of_range<S: Section>(key: &'static str) -> Self {
+        InvalidValue {
+            section: S::NAME,
+            key,
+            reason: None,
+        }
+    }
+
+    /// The value of `key` in section `S` was rejected for `reason`.
+    pub fn rejected<S: Section>(key: &'static str, reason: impl Into<String>) -> Self {
+        InvalidValue {
+            section: S::NAME,
+            key,
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// What the key allows, e.g. `1 to 100000`.
+    pub fn allowed(&self) -> String {
+        Config::allowed(self.section, self.key).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (section, key) = (self.section, self.key);
+        match &self.reason {
+            Some(reason) => write!(f, "[{section}] {key}: {reason}"),
+            None => write!(
+                f,
+                "[{section}] {key} is out of range; allowed {}",
+                self.allowed()
+            ),
+        }
+    }
+}
+
+impl Config {
+    /// Checks every section's values; names the first key whose value is not allowed.
+    pub fn check(&self) -> Result<(), InvalidValue> {
+        self.scan.check()?;
+        Ok(())
+    }
+
+    /// What `key` in `[section]` accepts; `None` for an unknown section or key.
+    pub fn allowed(section: &str, key: &str) -> Option<String> {
+        match section {
+            ScanDefaults::NAME => ScanDefaults::allowed(key),
+            _ => None,
+        }
+    }
+}
+
+/// Where the config came from (for messages) and what it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// The file read; `None` when no file was found and the built-in defaults apply.
+    pub path: Option<PathBuf>,
+}
+
+/// Loads the config.
+///
+/// `explicit` (from `--config`): the file must exist; a missing file is a usage error naming it.
+/// `None`: the file at [`default_path`] if it exists, else the built-in defaults.
+pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig, Failure> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => match default_path() {
+            Some(path) if file::exists(&path) => path,
+            _ => {
+                return Ok(LoadedConfig {
+                    config: Config::default(),
+                    path: None,
+                });
+            }
+        },
+    };
+    let text = file::read_text(&path)?;
+    let config = parse(&text, &path)?;
+    Ok(LoadedConfig {
+        config,
+        path: Some(path),
+    })
+}
+
+/// Parses config text; `origin` names the file in messages. Every error is [`Failure::Usage`].
+pub fn parse(text: &str, origin: &Path) -> Result<Config, Failure> {
+    let source = diagnose::Source::new(text, origin);
+    let root = DeTable::parse(text).map_err(|e| source.syntax_error(&e))?;
+    let located = source.with_root(root.get_ref());
+    let config = Config::deserialize(toml::de::Deserializer::from(root.clone()))
+        .map_err(|e| located.value_error(&e))?;
+    config.check().map_err(|e| located.invalid_value(&e))?;
+    Ok(config)
+}
+
+/// The commented default config that `scanwatch config --print-default` prints.
+///
+/// Parsing it gives exactly `Config::default()`.
+pub fn default_config_text() -> String {
+    let header = "\
+# scanwatch configuration.
+#
+# Location: $XDG_CONFIG_HOME/scanwatch/config.toml, or ~/.config/scanwatch/config.toml when
+# XDG_CONFIG_HOME is unset; `--config FILE` reads another file instead.
+# Precedence: command-line options > this file > built-in defaults. Every key is optional:
+# a key left out keeps the built-in default shown here. Unknown keys and sections are errors.
+# Print this file again with: scanwatch config --print-default
+";
+    [header.to_string(), ScanDefaults::commented_defaults()].join("\n")
+}
+
+#[cfg(test)]
+mod tests;

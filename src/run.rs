@@ -1,1 +1,325 @@
-//! (being written)
+//! Turns a parsed command line into a run: config, targets, ports, limits, engine, output.
+
+use std::ffi::OsString;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Parser;
+use tokio::sync::oneshot;
+
+use crate::cli::{Cli, Command, ConfigArgs, ScanArgs};
+use crate::config::{self, Config, LoadedConfig};
+use crate::engine::{self, ControlLimits, EngineOptions, ScanPlan, Shard};
+use crate::error::{EXIT_OK, Failure};
+use crate::event::ScanParams;
+use crate::headless::{self, HeadlessOptions};
+use crate::ports;
+use crate::probe::TcpConnect;
+use crate::rlimit;
+use crate::targets::{self, TargetSet, TargetSpec};
+
+/// Exit code after Ctrl-C (128 + SIGINT), once the partial results are printed.
+pub const EXIT_INTERRUPTED: i32 = 130;
+/// Hosts a scan may cover without `--force` (a /8).
+pub const MAX_HOSTS_WITHOUT_FORCE: u128 = 1 << 24;
+/// Probes a scan may plan without `--force` (2^34, about 17 billion: a /8 × 1,000 ports fits).
+pub const MAX_PROBES_WITHOUT_FORCE: u128 = 1 << 34;
+/// Exclusions are counted before the scan starts up to this many hosts; beyond, while it runs.
+const COUNT_UPFRONT_LIMIT: u128 = 1 << 16;
+
+/// The program: parses `args` (including the program name) and returns the exit code.
+pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(crate::cli::normalize_args(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => run_in_runtime(scan(*args)),
+        Command::Config(args) => config_command(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("scanwatch: error: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+fn run_in_runtime<F: Future<Output = Result<i32, Failure>>>(f: F) -> Result<i32, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(f)
+}
+
+fn config_command(args: &ConfigArgs) -> Result<i32, Failure> {
+    if args.print_default {
+        print!("{}", config::default_config_text());
+        return Ok(EXIT_OK);
+    }
+    let loaded = config::load(args.config.as_deref())?;
+    match &loaded.path {
+        Some(path) => println!("{}: valid", path.display()),
+        None => match config::default_path() {
+            Some(path) => println!(
+                "no configuration file at {}; built-in defaults apply",
+                path.display()
+            ),
+            None => println!("no configuration file; built-in defaults apply"),
+        },
+    }
+    Ok(EXIT_OK)
+}
+
+/// Everything a scan needs, resolved from the command line, the config file and the defaults.
+struct ScanSetup {
+    targets: TargetSet,
+    ports: Vec<u16>,
+    params: ScanParams,
+    seed: u64,
+    shard: Shard,
+    shuffle: bool,
+    notes: Vec<String>,
+}
+
+async fn scan(args: ScanArgs) -> Result<i32, Failure> {
+    let loaded = config::load(args.config.as_deref())?;
+    let setup = prepare(&args, &loaded).await?;
+    let mut stderr = io::stderr();
+    for note in &setup.notes {
+        let _ = writeln!(stderr, "scanwatch: warning: {note}");
+    }
+
+    let budget = rlimit::raise_nofile_limit();
+    let open_now = rlimit::open_fd_count().unwrap_or(16);
+    let (concurrency, warning) = rlimit::clamp_concurrency(
+        setup.params.concurrency,
+        budget,
+        open_now,
+        rlimit::FD_RESERVE,
+    );
+    if let Some(warning) = warning {
+        let _ = writeln!(stderr, "scanwatch: warning: {warning}");
+    }
+    let (max_concurrency, _) =
+        rlimit::clamp_concurrency(u32::MAX, budget, open_now, rlimit::FD_RESERVE);
+    let params = ScanParams {
+        concurrency,
+        ..setup.params
+    };
+
+    let (host_count, host_count_later) = host_count(&setup.targets);
+    let mut plan = ScanPlan::new(
+        Box::new(setup.targets.hosts()),
+        host_count,
+        setup.ports.into(),
+        setup.seed,
+    )
+    .with_shard(setup.shard);
+    if !setup.shuffle {
+        plan = plan.without_shuffle();
+    }
+    let options = EngineOptions {
+        limits: ControlLimits {
+            max_concurrency,
+            ..ControlLimits::default()
+        },
+        host_count_later,
+    };
+    let mut running = engine::start(TcpConnect::new(), plan, params, options);
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let control = running.control.clone();
+        let interrupted = Arc::clone(&interrupted);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, Ordering::SeqCst);
+                control.stop();
+            }
+        });
+    }
+
+    let opts = HeadlessOptions {
+        json: args.json,
+        progress: !args.quiet,
+        progress_in_place: stderr.is_terminal(),
+        targets: args.targets.clone(),
+        notes: setup.notes,
+    };
+    let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    headless::run(
+        &mut running.events,
+        &running.control,
+        &opts,
+        &mut stdout,
+        &mut stderr,
+    )
+    .await?;
+    if interrupted.load(Ordering::SeqCst) {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(EXIT_OK)
+}
+
+/// The host count when it is known without iterating, else a channel that delivers it.
+fn host_count(targets: &TargetSet) -> (Option<u64>, Option<oneshot::Receiver<u64>>) {
+    let clamp = |n: u128| u64::try_from(n).unwrap_or(u64::MAX);
+    if !targets.has_excludes() {
+        return (Some(clamp(targets.upper_bound())), None);
+    }
+    if targets.upper_bound() <= COUNT_UPFRONT_LIMIT {
+        return (Some(clamp(targets.count())), None);
+    }
+    let (tx, rx) = oneshot::channel();
+    let counting = targets.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ = tx.send(clamp(counting.count()));
+    });
+    (None, Some(rx))
+}
+
+async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Failure> {
+    let cfg: &Config = &loaded.config;
+    let ports = scan_ports(args, loaded)?;
+
+    let mut specs = targets::parse_target_args(&args.targets).map_err(usage)?;
+    if let Some(file) = &args.input_file {
+        specs.extend(targets::read_target_file(file).map_err(usage)?);
+    }
+    if specs.is_empty() {
+        return Err(Failure::usage(
+            "no targets given: name at least one (e.g. 127.0.0.1 or 127.0.0.0/24) or read them with -iL FILE",
+        ));
+    }
+    let mut exclude_specs: Vec<TargetSpec> = Vec::new();
+    for list in &args.exclude {
+        exclude_specs.extend(targets::parse_exclude_list(list).map_err(usage)?);
+    }
+    if let Some(file) = &args.exclude_file {
+        exclude_specs.extend(targets::read_target_file(file).map_err(usage)?);
+    }
+
+    let (include, failures) = targets::resolve(specs).await;
+    let mut notes: Vec<String> = failures.iter().map(ToString::to_string).collect();
+    if include.is_empty() {
+        return Err(Failure::usage(format!(
+            "no target left to scan: {}",
+            notes.join("; ")
+        )));
+    }
+    let (exclude, exclude_failures) = targets::resolve(exclude_specs).await;
+    notes.extend(
+        exclude_failures
+            .iter()
+            .map(|f| format!("exclusion skipped: {f}")),
+    );
+    let targets = TargetSet::new(include, exclude);
+    check_scope(&targets, ports.len(), args.force)?;
+    if targets.has_excludes()
+        && targets.upper_bound() <= COUNT_UPFRONT_LIMIT
+        && targets.count() == 0
+    {
+        return Err(Failure::usage(
+            "every target is excluded by --exclude / --exclude-file: nothing to scan",
+        ));
+    }
+
+    let scan = &cfg.scan;
+    let params = ScanParams {
+        concurrency: args.concurrency.unwrap_or(scan.concurrency),
+        max_per_host: args.max_per_host.unwrap_or(scan.max_per_host),
+        timeout: args.timeout.unwrap_or(scan.timeout),
+        retries: args.retries.unwrap_or(scan.retries),
+        rate: args.rate.or(scan.rate),
+        paused: false,
+    };
+    check_option_ranges(&params)?;
+    Ok(ScanSetup {
+        targets,
+        ports,
+        params,
+        seed: args.seed.or(scan.seed).unwrap_or_else(random_seed),
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+        shuffle: !args.no_shuffle,
+        notes,
+    })
+}
+
+/// The port list from the options, falling back on the config file's `[scan]` values.
+fn scan_ports(args: &ScanArgs, loaded: &LoadedConfig) -> Result<Vec<u16>, Failure> {
+    let scan = &loaded.config.scan;
+    let from_cli = args.ports.is_some() || args.top_ports.is_some();
+    let (spec, top) = if from_cli {
+        (args.ports.as_deref(), args.top_ports)
+    } else {
+        (scan.ports.as_deref(), Some(scan.top_ports as usize))
+    };
+    let exclude = args
+        .exclude_ports
+        .as_deref()
+        .or(scan.exclude_ports.as_deref());
+    ports::resolve_ports(spec, top, exclude).map_err(|message| {
+        let from_file = (!from_cli
+            && (scan.ports.is_some() || scan.top_ports as usize != ports::DEFAULT_TOP_PORTS))
+            || (args.exclude_ports.is_none() && scan.exclude_ports.is_some());
+        match (&loaded.path, from_file) {
+            (Some(path), true) => Failure::usage(format!("{} [scan]: {message}", path.display())),
+            _ => Failure::usage(message),
+        }
+    })
+}
+
+fn check_option_ranges(p: &ScanParams) -> Result<(), Failure> {
+    let check = |name: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
+        if range.contains(&value) {
+            Ok(())
+        } else {
+            Err(Failure::usage(format!(
+                "{name} {value} is out of range; allowed {} to {}",
+                range.start(),
+                range.end()
+            )))
+        }
+    };
+    check("-c/--concurrency", p.concurrency, config::CONCURRENCY_RANGE)?;
+    check("--max-per-host", p.max_per_host, config::MAX_PER_HOST_RANGE)?;
+    check("--retries", p.retries, config::RETRIES_RANGE)
+}
+
+/// Refuses scopes no one means to scan by accident, unless `--force`.
+fn check_scope(targets: &TargetSet, ports: usize, force: bool) -> Result<(), Failure> {
+    let hosts = targets.upper_bound();
+    let probes = hosts.saturating_mul(ports as u128);
+    if force || (hosts <= MAX_HOSTS_WITHOUT_FORCE && probes <= MAX_PROBES_WITHOUT_FORCE) {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "the scope is {hosts} hosts × {ports} ports = {probes} probes, more than the {} hosts or {} probes \
+         scanwatch scans without --force; narrow the targets or ports, or add --force if you mean it",
+        MAX_HOSTS_WITHOUT_FORCE, MAX_PROBES_WITHOUT_FORCE
+    )))
+}
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::usage(e.to_string())
+}
+
+/// A seed for this run's port order when none is given (printed with the results).
+fn random_seed() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() >> 11 // keep it exactly representable as a JSON number
+}

@@ -194,9 +194,7 @@ impl<P: Prober> Scheduler<P> {
 
     /// Applies parameter changes published through `EngineControl` and records them.
     async fn take_param_changes(&mut self) {
-        if self.control_gone || !self.ctl.params.has_changed().unwrap_or(false) {
-            return;
-        }
+        // Compare values rather than asking `has_changed`: `wait` consumes change notifications.
         let params = *self.ctl.params.borrow_and_update();
         if params == self.params {
             return;

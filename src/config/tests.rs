@@ -1,0 +1,698 @@
+use std::time::Duration;
+
+use super::*;
+
+const ORIGIN: &str = "/home/user/.config/scanwatch/config.toml";
+
+/// Parses `text` as the file at [`ORIGIN`].
+fn parse_text(text: &str) -> Result<Config, Failure> {
+    parse(text, Path::new(ORIGIN))
+}
+
+/// The message of the usage error `text` must produce.
+fn usage_error(text: &str) -> String {
+    match parse_text(text) {
+        Err(Failure::Usage(message)) => message,
+        Err(other) => panic!("expected a usage error for {text:?}, got {other:?}"),
+        Ok(config) => panic!("expected an error for {text:?}, got {config:?}"),
+    }
+}
+
+/// Asserts `message` names the file, `line` and every piece in `parts`.
+fn assert_names(message: &str, line: usize, parts: &[&str]) {
+    assert!(
+        message.starts_with(&format!("{ORIGIN}:{line}:")),
+        "expected {ORIGIN}:{line}: at the start of {message:?}"
+    );
+    for part in parts {
+        assert!(message.contains(part), "expected {part:?} in {message:?}");
+    }
+    assert!(!message.contains('\n'), "one line expected: {message:?}");
+}
+
+/// A config with every key set, written as a struct literal so a new field must be added here.
+fn every_key_set() -> ScanDefaults {
+    ScanDefaults {
+        ports: Some("22,80".into()),
+        top_ports: 100,
+        exclude_ports: Some("9100".into()),
+        concurrency: 10,
+        max_per_host: 5,
+        timeout: Duration::from_secs(2),
+        retries: 2,
+        rate: Some(50.0),
+        seed: Some(7),
+    }
+}
+
+/// Every key of every section, as `(section, key)`.
+fn every_key() -> Vec<(String, String)> {
+    let full = Config {
+        scan: every_key_set(),
+    };
+    let table = toml::Table::try_from(&full).unwrap();
+    let mut keys = Vec::new();
+    for (section, value) in &table {
+        for key in value.as_table().unwrap().keys() {
+            keys.push((section.clone(), key.clone()));
+        }
+    }
+    keys
+}
+
+#[test]
+fn defaults_are_the_documented_values() {
+    let scan = Config::default().scan;
+    assert_eq!(scan.ports, None);
+    assert_eq!(scan.top_ports, 1000);
+    assert_eq!(scan.exclude_ports, None);
+    assert_eq!(scan.concurrency, 1024);
+    assert_eq!(scan.max_per_host, 512);
+    assert_eq!(scan.timeout, Duration::from_millis(1500));
+    assert_eq!(scan.retries, 1);
+    assert_eq!(scan.rate, None);
+    assert_eq!(scan.seed, None);
+    assert_eq!(Config::default().check(), Ok(()));
+}
+
+#[test]
+fn empty_and_comment_only_files_give_defaults() {
+    for text in [
+        "",
+        "\n\n",
+        "# nothing here\n",
+        "[scan]\n",
+        "[scan]\n# concurrency = 5\n",
+    ] {
+        assert_eq!(parse_text(text).unwrap(), Config::default(), "{text:?}");
+    }
+}
+
+#[test]
+fn a_partial_file_keeps_the_other_defaults() {
+    let config = parse_text("[scan]\nconcurrency = 200\ntimeout = \"3s\"\n").unwrap();
+    let expected = ScanDefaults {
+        concurrency: 200,
+        timeout: Duration::from_secs(3),
+        ..ScanDefaults::default()
+    };
+    assert_eq!(config.scan, expected);
+}
+
+#[test]
+fn every_key_can_be_set() {
+    let text = r#"
+[scan]
+ports = "22,80"
+top_ports = 100
+exclude_ports = "9100"
+concurrency = 10
+max_per_host = 5
+timeout = "2s"
+retries = 2
+rate = 50
+seed = 7
+"#;
+    assert_eq!(parse_text(text).unwrap().scan, every_key_set());
+}
+
+#[test]
+fn dotted_keys_and_inline_tables_work_like_a_section() {
+    let dotted = parse_text("scan.concurrency = 7\nscan.rate = 2.5\n").unwrap();
+    let inline = parse_text("scan = { concurrency = 7, rate = 2.5 }\n").unwrap();
+    assert_eq!(dotted, inline);
+    assert_eq!(dotted.scan.concurrency, 7);
+    assert_eq!(dotted.scan.rate, Some(2.5));
+}
+
+#[test]
+fn range_limits_are_inclusive() {
+    let text = format!(
+        "[scan]\ntop_ports = {}\nconcurrency = {}\nmax_per_host = {}\ntimeout = \"1ms\"\nretries = {}\nrate = {RATE_MAX}\nseed = 0\n",
+        TOP_PORTS_RANGE.end(),
+        CONCURRENCY_RANGE.end(),
+        MAX_PER_HOST_RANGE.end(),
+        RETRIES_RANGE.end(),
+    );
+    let scan = parse_text(&text).unwrap().scan;
+    assert_eq!(scan.timeout, *TIMEOUT_RANGE.start());
+    assert_eq!(scan.rate, Some(RATE_MAX));
+    let low = "[scan]\ntop_ports = 1\nconcurrency = 1\nmax_per_host = 1\ntimeout = \"10m\"\nretries = 0\nrate = 0.001\n";
+    assert_eq!(parse_text(low).unwrap().scan.timeout, *TIMEOUT_RANGE.end());
+}
+
+#[test]
+fn the_default_config_text_parses_to_the_defaults() {
+    assert_eq!(
+        parse_text(&default_config_text()).unwrap(),
+        Config::default()
+    );
+}
+
+#[test]
+fn the_default_config_text_mentions_every_key() {
+    let text = default_config_text();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for (section, key) in every_key() {
+        assert!(
+            lines.contains(&format!("[{section}]").as_str()),
+            "[{section}] missing"
+        );
+        let set = format!("{key} = ");
+        let commented = format!("# {key} = ");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&set) || l.starts_with(&commented)),
+            "[{section}] {key} is not in the default config text"
+        );
+    }
+}
+
+#[test]
+fn the_default_config_text_explains_precedence_location_and_analogues() {
+    let text = default_config_text();
+    for needle in [
+        "command-line options > this file > built-in defaults",
+        "$XDG_CONFIG_HOME/scanwatch/config.toml",
+        "~/.config/scanwatch/config.toml",
+        "--config",
+        "max_checks",
+        "checks_read_timeout",
+        "--max-rtt-timeout",
+        "1 to 100000",
+        "0 to 10",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle:?} missing from the default config text"
+        );
+    }
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let is_toml = line.starts_with('#') || line.starts_with('[') || line.contains(" = ");
+        assert!(is_toml, "unexpected line {line:?}");
+    }
+}
+
+#[test]
+fn every_key_says_what_it_allows() {
+    for (section, key) in every_key() {
+        let allowed = Config::allowed(&section, &key);
+        assert!(allowed.is_some_and(|a| !a.is_empty()), "[{section}] {key}");
+    }
+    assert_eq!(Config::allowed("scan", "nope"), None);
+    assert_eq!(Config::allowed("nope", "concurrency"), None);
+}
+
+#[test]
+fn check_names_the_first_key_out_of_range() {
+    let mut config = Config::default();
+    config.scan.retries = 11;
+    let err = config.check().unwrap_err();
+    assert_eq!((err.section, err.key), ("scan", "retries"));
+    assert_eq!(
+        err.to_string(),
+        "[scan] retries is out of range; allowed 0 to 10"
+    );
+    config.scan.retries = 1;
+    config.scan.rate = Some(f64::NAN);
+    assert_eq!(config.check().unwrap_err().key, "rate");
+}
+
+#[test]
+fn an_unknown_key_names_the_key_its_section_and_the_allowed_keys() {
+    let message = usage_error("# scan settings\n\n[scan]\nconcurency = 3\n");
+    assert_names(
+        &message,
+        4,
+        &[
+            "unknown key `concurency` in [scan]; allowed keys: ports, top_ports, exclude_ports, \
+             concurrency, max_per_host, timeout, retries, rate, seed",
+            "did you mean `concurrency`?",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_key_far_from_any_allowed_one_gets_no_suggestion() {
+    let message = usage_error("[scan]\nwobble = 3\n");
+    assert_names(&message, 2, &["unknown key `wobble` in [scan]"]);
+    assert!(!message.contains("did you mean"), "{message}");
+}
+
+#[test]
+fn an_unknown_section_names_the_section_and_the_allowed_sections() {
+    let message = usage_error("[sacn]\nconcurrency = 3\n");
+    assert_names(
+        &message,
+        1,
+        &[
+            "unknown section [sacn]; allowed sections: [scan]",
+            "did you mean [scan]?",
+        ],
+    );
+    let later = usage_error("[scan]\nretries = 2\n\n[ui]\n");
+    assert_names(&later, 4, &["unknown section [ui]"]);
+}
+
+#[test]
+fn a_key_outside_any_section_is_pointed_at_its_section() {
+    let message = usage_error("concurrency = 5\n");
+    assert_names(
+        &message,
+        1,
+        &["`concurrency`", "outside any section", "[scan]"],
+    );
+    let unknown = usage_error("colour = 5\n");
+    assert_names(
+        &unknown,
+        1,
+        &["unknown key `colour` outside any section", "[scan]"],
+    );
+}
+
+#[test]
+fn out_of_range_values_name_the_key_the_value_and_the_range() {
+    let cases = [
+        (
+            "concurrency = 0",
+            "[scan] concurrency = 0 is out of range; allowed 1 to 100000",
+        ),
+        ("concurrency = 100001", "allowed 1 to 100000"),
+        (
+            "max_per_host = 0",
+            "[scan] max_per_host = 0 is out of range; allowed 1 to 100000",
+        ),
+        (
+            "top_ports = 0",
+            "[scan] top_ports = 0 is out of range; allowed 1 to ",
+        ),
+        (
+            "top_ports = 70000",
+            "[scan] top_ports = 70000 is out of range",
+        ),
+        (
+            "retries = 11",
+            "[scan] retries = 11 is out of range; allowed 0 to 10",
+        ),
+        (
+            "timeout = \"0ms\"",
+            "[scan] timeout = \"0ms\" is out of range; allowed \"1ms\" to \"10m\"",
+        ),
+        (
+            "timeout = \"11m\"",
+            "[scan] timeout = \"11m\" is out of range",
+        ),
+        (
+            "rate = 0",
+            "[scan] rate = 0 is out of range; allowed a number of probes per second above 0",
+        ),
+        ("rate = -5.0", "[scan] rate = -5.0 is out of range"),
+        ("rate = 10000001", "at most 10000000"),
+        ("rate = nan", "[scan] rate = nan is out of range"),
+        ("rate = inf", "[scan] rate = inf is out of range"),
+        // Out of range for the type itself: serde rejects these before the range check.
+        (
+            "concurrency = -1",
+            "[scan] concurrency = -1 is out of range; allowed 1 to 100000",
+        ),
+        (
+            "concurrency = 99999999999",
+            "[scan] concurrency = 99999999999 is out of range",
+        ),
+        (
+            "seed = -1",
+            "[scan] seed = -1 is out of range; allowed a whole number from 0",
+        ),
+    ];
+    for (line, expected) in cases {
+        let message = usage_error(&format!("[scan]\n# the key below\n\n{line}   # comment\n"));
+        assert_names(&message, 4, &[expected]);
+    }
+}
+
+#[test]
+fn wrong_types_name_the_key_what_was_given_and_what_is_allowed() {
+    let cases = [
+        (
+            "concurrency = \"lots\"",
+            "[scan] concurrency = \"lots\" is a string, not a whole number; allowed 1 to 100000",
+        ),
+        (
+            "concurrency = 1.5",
+            "[scan] concurrency = 1.5 is a float, not a whole number",
+        ),
+        (
+            "concurrency = [1, 2]",
+            "[scan] concurrency = [1, 2] is an array",
+        ),
+        (
+            "rate = \"fast\"",
+            "[scan] rate = \"fast\" is a string, not a number",
+        ),
+        (
+            "ports = 80",
+            "[scan] ports = 80 is an integer, not a string in quotes; allowed a port list",
+        ),
+        (
+            "timeout = 5",
+            "[scan] timeout = 5 is an integer, not a string in quotes; allowed \"1ms\" to \"10m\"",
+        ),
+        (
+            "seed = true",
+            "[scan] seed = true is a boolean, not a whole number",
+        ),
+    ];
+    for (line, expected) in cases {
+        let message = usage_error(&format!("[scan]\n{line}\n"));
+        assert_names(&message, 2, &[expected]);
+    }
+}
+
+#[test]
+fn a_bad_duration_names_the_key_and_shows_how_to_write_one() {
+    let message = usage_error("[scan]\nconcurrency = 5\n\n\ntimeout = \"fast\"\n");
+    assert_names(
+        &message,
+        5,
+        &["[scan] timeout = \"fast\": ", "write e.g. 500ms, 2s or 1m"],
+    );
+    let unit = usage_error("[scan]\ntimeout = \"2x\"\n");
+    assert_names(&unit, 2, &["[scan] timeout = \"2x\": unknown unit `x`"]);
+}
+
+#[test]
+fn a_section_that_is_not_a_table_is_named() {
+    assert_names(
+        &usage_error("scan = 5\n"),
+        1,
+        &["[scan] must be a section", "not an integer"],
+    );
+    assert_names(
+        &usage_error("[[scan]]\n"),
+        1,
+        &["[scan] must be a section", "not an array"],
+    );
+}
+
+#[test]
+fn syntax_errors_give_line_and_column() {
+    let message = usage_error("[scan]\nconcurrency = lots\n");
+    assert_names(
+        &message,
+        2,
+        &["invalid TOML in [scan] concurrency", "quoted"],
+    );
+    assert!(
+        message.starts_with(&format!("{ORIGIN}:2:15: ")),
+        "{message}"
+    );
+
+    let unclosed = usage_error("[scan]\nretries = 1\n[scan\n");
+    assert!(
+        unclosed.starts_with(&format!("{ORIGIN}:3:6: invalid TOML")),
+        "{unclosed}"
+    );
+
+    let no_value = usage_error("[scan]\nretries =\n");
+    assert_names(&no_value, 2, &["invalid TOML"]);
+}
+
+#[test]
+fn duplicate_keys_and_sections_are_named() {
+    let key = usage_error("[scan]\nretries = 1\nconcurrency = 4\nretries = 2\n");
+    assert_names(
+        &key,
+        4,
+        &["duplicate key [scan] retries; it is already set on line 2"],
+    );
+    let section = usage_error("[scan]\nretries = 1\n[scan]\n");
+    assert_names(&section, 3, &["section [scan] appears twice"]);
+}
+
+#[test]
+fn line_numbers_count_crlf_lines_and_multibyte_text() {
+    let message = usage_error("# réglages \u{2014} scan\r\n[scan]\r\nconcurrency = 0\r\n");
+    assert_names(&message, 3, &["[scan] concurrency = 0 is out of range"]);
+    let column = usage_error("# é\n[scan]\nconcurrency = é\n");
+    assert!(column.starts_with(&format!("{ORIGIN}:3:15: ")), "{column}");
+}
+
+#[test]
+fn long_values_are_shortened_in_messages() {
+    let long = "9".repeat(200);
+    let message = usage_error(&format!("[scan]\nconcurrency = {long}\n"));
+    assert!(message.contains('…'), "{message}");
+    assert!(message.len() < 200, "{message}");
+    let multiline = usage_error("[scan]\nretries = \"\"\"\n1\n2\"\"\"\n");
+    assert_names(&multiline, 2, &["[scan] retries = \"\"\"…"]);
+}
+
+#[test]
+fn no_prefix_of_the_default_text_panics() {
+    let text = default_config_text() + "[scan]\nconcurrency = \"\u{e9}\"\n";
+    for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+        match parse_text(&text[..end]) {
+            Ok(_) => {}
+            Err(Failure::Usage(message)) => {
+                assert!(message.starts_with(ORIGIN), "{message}");
+                assert!(!message.contains('\n'), "{message:?}");
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+}
+
+mod files {
+    use std::fs;
+    use std::io::Write;
+
+    use super::*;
+
+    /// The usage error `load` gives for the explicit `path`.
+    fn load_error(path: &Path) -> String {
+        match load(Some(path)) {
+            Err(Failure::Usage(message)) => message,
+            other => panic!(
+                "expected a usage error for {}, got {other:?}",
+                path.display()
+            ),
+        }
+    }
+
+    #[test]
+    fn an_explicit_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.toml");
+        fs::write(&path, "[scan]\nretries = 3\n").unwrap();
+        let loaded = load(Some(&path)).unwrap();
+        assert_eq!(loaded.path.as_deref(), Some(path.as_path()));
+        assert_eq!(loaded.config.scan.retries, 3);
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_a_usage_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.toml");
+        let message = load_error(&path);
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("does not exist"), "{message}");
+    }
+
+    #[test]
+    fn errors_in_a_loaded_file_name_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, "[scan]\nconcurrency = 0\n").unwrap();
+        let message = load_error(&path);
+        assert!(
+            message.starts_with(&format!("{}:2: [scan] concurrency", path.display())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let message = load_error(dir.path());
+        assert!(
+            message.contains(&dir.path().display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("is a directory"), "{message}");
+    }
+
+    #[test]
+    fn a_file_over_one_mebibyte_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        let mut file = fs::File::create(&path).unwrap();
+        let line = "# padding padding padding padding padding padding padding padding\n";
+        let mut written = 0;
+        while written <= file::MAX_FILE_BYTES as usize {
+            file.write_all(line.as_bytes()).unwrap();
+            written += line.len();
+        }
+        drop(file);
+        let message = load_error(&path);
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("larger than 1024 KiB"), "{message}");
+    }
+
+    #[test]
+    fn a_file_of_exactly_one_mebibyte_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("edge.toml");
+        let mut text = "[scan]\nretries = 2\n".to_string();
+        let pad = file::MAX_FILE_BYTES as usize - text.len();
+        text.push('#');
+        text.push_str(&" ".repeat(pad - 2));
+        text.push('\n');
+        assert_eq!(text.len() as u64, file::MAX_FILE_BYTES);
+        fs::write(&path, text).unwrap();
+        assert_eq!(load(Some(&path)).unwrap().config.scan.retries, 2);
+    }
+
+    #[test]
+    fn a_binary_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("binary.toml");
+        fs::write(&path, b"[scan]\n\x7fELF\x02\x01\x01\x00\x00").unwrap();
+        let message = load_error(&path);
+        assert!(
+            message.starts_with(&format!("{}:2: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("binary"), "{message}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.toml");
+        fs::write(&path, b"[scan]\n# r\xe9glages\nretries = 1\n").unwrap();
+        let message = load_error(&path);
+        assert!(
+            message.starts_with(&format!("{}:2: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("not UTF-8"), "{message}");
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bom.toml");
+        fs::write(&path, "\u{feff}[scan]\nretries = 4\n").unwrap();
+        assert_eq!(load(Some(&path)).unwrap().config.scan.retries, 4);
+    }
+
+    #[test]
+    fn an_unreachable_file_is_a_usage_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("plain");
+        fs::write(&not_a_dir, "").unwrap();
+        let path = not_a_dir.join("config.toml");
+        let message = load_error(&path);
+        assert!(message.contains("cannot read config file"), "{message}");
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_usage_error_naming_it() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.toml");
+        fs::write(&path, "[scan]\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+        if fs::File::open(&path).is_ok() {
+            eprintln!("skipped: this user (root?) can read a mode-000 file");
+            return;
+        }
+        let message = load_error(&path);
+        assert!(message.contains("cannot read config file"), "{message}");
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn the_default_path_follows_xdg_config_home() {
+        let path = |xdg: Option<&str>, home: Option<&str>| {
+            file::path_from_env(xdg.map(Into::into), home.map(Into::into))
+        };
+        assert_eq!(
+            path(Some("/xdg"), Some("/home/u")),
+            Some(PathBuf::from("/xdg/scanwatch/config.toml"))
+        );
+        for unusable in [None, Some(""), Some("relative/dir")] {
+            assert_eq!(
+                path(unusable, Some("/home/u")),
+                Some(PathBuf::from("/home/u/.config/scanwatch/config.toml")),
+                "XDG_CONFIG_HOME={unusable:?}"
+            );
+        }
+        assert_eq!(path(None, None), None);
+        assert_eq!(path(Some(""), Some("")), None);
+    }
+
+    #[test]
+    fn existence_counts_only_not_found_as_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(file::exists(dir.path()));
+        assert!(!file::exists(&dir.path().join("absent.toml")));
+    }
+}
+
+#[test]
+fn the_commented_out_examples_are_valid_when_uncommented() {
+    let text = default_config_text();
+    let uncommented: String = text
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if rest.contains(" = ") => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(uncommented, text);
+    let scan = parse_text(&uncommented).unwrap().scan;
+    assert!(scan.ports.is_some() && scan.exclude_ports.is_some());
+    assert!(scan.rate.is_some() && scan.seed.is_some());
+}
+
+#[test]
+fn top_ports_stops_at_the_ranked_list() {
+    assert_eq!(
+        *TOP_PORTS_RANGE.end() as usize,
+        crate::ports::services::RANKED_TCP_PORTS.len()
+    );
+    let text = format!("[scan]\ntop_ports = {}\n", TOP_PORTS_RANGE.end() + 1);
+    assert_names(
+        &usage_error(&text),
+        2,
+        &["[scan] top_ports = ", "is out of range"],
+    );
+}
+
+#[test]
+fn bad_port_specs_name_the_key_and_say_what_is_wrong() {
+    for (line, key) in [
+        ("ports = \"\"", "[scan] ports = \"\": "),
+        (
+            "ports = \"22,nosuchservice\"",
+            "[scan] ports = \"22,nosuchservice\": ",
+        ),
+        ("ports = \"80-70000\"", "[scan] ports = \"80-70000\": "),
+        (
+            "exclude_ports = \"U:53\"",
+            "[scan] exclude_ports = \"U:53\": ",
+        ),
+    ] {
+        let message = usage_error(&format!("[scan]\nretries = 1\n{line}\n"));
+        assert_names(&message, 3, &[key]);
+        let reason = message.split(key).nth(1).unwrap_or_default();
+        assert!(!reason.is_empty(), "no reason in {message:?}");
+    }
+    let fine = parse_text("[scan]\nports = \"T:22, http*, 8000-\"\nexclude_ports = \"-1023\"\n");
+    assert!(fine.is_ok(), "{fine:?}");
+}

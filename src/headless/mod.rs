@@ -1,0 +1,218 @@
+//! Headless mode: the scan without the live view. Progress on stderr, results on stdout as an
+//! nmap-like text summary or, with `--json`, as JSON Lines.
+
+pub mod jsonl;
+pub mod progress;
+pub mod text;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::engine::EngineControl;
+use crate::error::Failure;
+use crate::event::ScanEvent;
+use crate::monitor::Monitor;
+use crate::state::ScanState;
+use jsonl::{Line, ParamsOut, ProbeOut};
+use progress::ProgressMeter;
+
+/// How the headless printer writes.
+#[derive(Debug, Clone, Default)]
+pub struct HeadlessOptions {
+    /// JSON Lines on stdout instead of the text summary.
+    pub json: bool,
+    /// Progress lines on stderr.
+    pub progress: bool,
+    /// Rewrite one progress line in place (stderr is a terminal) instead of printing a line each time.
+    pub progress_in_place: bool,
+    /// The targets as the user gave them (for the JSON start line).
+    pub targets: Vec<String>,
+    /// Problems found before the scan that did not stop it (JSON `error` lines after `start`).
+    pub notes: Vec<String>,
+}
+
+impl HeadlessOptions {
+    fn progress_every(&self) -> Duration {
+        if self.progress_in_place {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(2)
+        }
+    }
+}
+
+/// Drains the engine's events into a `Monitor` until the scan finishes, printing as it goes.
+///
+/// Output that cannot be written (a closed pipe) stops the scan; other write errors are runtime
+/// failures.
+pub async fn run<W: Write, E: Write>(
+    events: &mut mpsc::Receiver<ScanEvent>,
+    control: &EngineControl,
+    opts: &HeadlessOptions,
+    out: &mut W,
+    err: &mut E,
+) -> Result<ScanState, Failure> {
+    let mut printer = Printer {
+        monitor: Monitor::new(),
+        opts,
+        meter: ProgressMeter::default(),
+        started: Instant::now(),
+        progress_shown: false,
+    };
+    let mut tick = tokio::time::interval(opts.progress_every());
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick.reset();
+    let mut batch = Vec::with_capacity(4096);
+    loop {
+        tokio::select! {
+            n = events.recv_many(&mut batch, 4096) => {
+                if n == 0 {
+                    break;
+                }
+                for event in batch.drain(..) {
+                    printer.monitor.apply(&event);
+                    if let Err(e) = printer.event_line(&event, out) {
+                        return printer.output_failed(e, control, events).await;
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if let Err(e) = printer.progress(out, err) {
+                    return printer.output_failed(e, control, events).await;
+                }
+            }
+        }
+    }
+    printer.clear_progress(err);
+    if let Err(e) = printer.finish(out) {
+        return printer.output_failed(e, control, events).await;
+    }
+    Ok(printer.monitor.into_state())
+}
+
+struct Printer<'a> {
+    monitor: Monitor,
+    opts: &'a HeadlessOptions,
+    meter: ProgressMeter,
+    started: Instant,
+    progress_shown: bool,
+}
+
+impl Printer<'_> {
+    fn event_line<W: Write>(&mut self, event: &ScanEvent, out: &mut W) -> io::Result<()> {
+        if !self.opts.json {
+            return Ok(());
+        }
+        let line = match event {
+            ScanEvent::Started {
+                hosts,
+                ports_per_host,
+                probes,
+                params,
+                seed,
+            } => Line::Start {
+                format: jsonl::FORMAT,
+                version: jsonl::VERSION,
+                scanwatch: env!("CARGO_PKG_VERSION"),
+                targets: &self.opts.targets,
+                seed: *seed,
+                hosts: *hosts,
+                ports_per_host: *ports_per_host,
+                probes: *probes,
+                params: ParamsOut::from(params),
+            },
+            ScanEvent::Probe(r) => Line::Probe(ProbeOut::from(r)),
+            ScanEvent::LocalError(r) => Line::LocalError(ProbeOut::from(r)),
+            ScanEvent::ParamsChanged { params, t_us } => Line::Params {
+                t_us: *t_us,
+                params: ParamsOut::from(params),
+            },
+            _ => return Ok(()),
+        };
+        write_json(out, &line)?;
+        if matches!(event, ScanEvent::Started { .. }) {
+            for note in &self.opts.notes {
+                write_json(
+                    out,
+                    &Line::Error {
+                        message: note.clone(),
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn progress<W: Write, E: Write>(&mut self, out: &mut W, err: &mut E) -> io::Result<()> {
+        let now_us = self.started.elapsed().as_micros() as u64;
+        let p = self.meter.read(self.monitor.state(), now_us);
+        if self.opts.json {
+            write_json(
+                out,
+                &Line::Progress {
+                    t_us: now_us,
+                    done: p.done,
+                    total: p.total,
+                    rate: (p.rate * 10.0).round() / 10.0,
+                    eta_s: p.eta_s.map(|e| e.round()),
+                },
+            )?;
+            out.flush()?;
+        }
+        if self.opts.progress {
+            let line = progress::format_line(&p, self.monitor.state());
+            // Progress is best effort: a closed stderr must not end the scan.
+            let _ = if self.opts.progress_in_place {
+                self.progress_shown = true;
+                write!(err, "\r\x1b[K{line}").and_then(|_| err.flush())
+            } else {
+                writeln!(err, "{line}")
+            };
+        }
+        Ok(())
+    }
+
+    fn clear_progress<E: Write>(&mut self, err: &mut E) {
+        if self.progress_shown {
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+        }
+    }
+
+    fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        let state = self.monitor.state();
+        if self.opts.json {
+            write_json(out, &Line::Summary(Box::new(jsonl::summary(state))))?;
+        } else {
+            out.write_all(text::summary(state).as_bytes())?;
+        }
+        out.flush()
+    }
+
+    /// Stops the scan and drains it when stdout went away.
+    async fn output_failed(
+        self,
+        e: io::Error,
+        control: &EngineControl,
+        events: &mut mpsc::Receiver<ScanEvent>,
+    ) -> Result<ScanState, Failure> {
+        control.stop();
+        let mut monitor = self.monitor;
+        while let Some(event) = events.recv().await {
+            monitor.apply(&event);
+        }
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Ok(monitor.into_state())
+        } else {
+            Err(Failure::runtime(format!("cannot write the results: {e}")))
+        }
+    }
+}
+
+fn write_json<W: Write, T: serde::Serialize>(out: &mut W, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,179 @@
+//! The nmap-like text summary printed on stdout when a headless scan ends.
+
+use std::fmt::Write as _;
+
+use crate::event::FinishReason;
+use crate::ports::service_name;
+use crate::state::{HostState, ScanState};
+
+/// Silent hosts listed by address in the text summary; the rest are counted.
+const SILENT_LISTED: usize = 20;
+
+/// Formats a duration in µs for people: `87µs`, `1.4ms`, `2.10s`.
+pub fn human_us(us: u64) -> String {
+    if us < 1000 {
+        format!("{us}µs")
+    } else if us < 1_000_000 {
+        format!("{:.1}ms", us as f64 / 1e3)
+    } else {
+        format!("{:.2}s", us as f64 / 1e6)
+    }
+}
+
+/// Formats a count with thousands separators: `65,535`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The whole summary.
+pub fn summary(state: &ScanState) -> String {
+    let mut out = String::new();
+    for host in state.up_hosts() {
+        host_report(&mut out, host);
+    }
+    let silent_listed = state.silent_sample.len().min(SILENT_LISTED);
+    if state.silent_hosts > 0 {
+        let names: Vec<String> = state.silent_sample[..silent_listed]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let more = state.silent_hosts - silent_listed as u64;
+        let _ = writeln!(
+            out,
+            "{} host{} gave no answer on any port: {}{}\n",
+            thousands(state.silent_hosts),
+            if state.silent_hosts == 1 { "" } else { "s" },
+            names.join(", "),
+            if more > 0 {
+                format!(" and {} more", thousands(more))
+            } else {
+                String::new()
+            }
+        );
+    }
+    closing_line(&mut out, state);
+    out
+}
+
+fn host_report(out: &mut String, h: &HostState) {
+    let title = match &h.name {
+        Some(name) => format!("{name} ({})", h.addr),
+        None => h.addr.to_string(),
+    };
+    let _ = writeln!(out, "Scan report for {title}");
+    let p50 = h.latency_percentile(0.5).unwrap_or(0);
+    let p99 = h.latency_percentile(0.99).unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "Host is up (connect time p50 {}, p99 {}).",
+        human_us(p50),
+        human_us(p99)
+    );
+    let mut hidden = Vec::new();
+    if h.counts.closed > 0 {
+        hidden.push(format!(
+            "{} closed tcp ports (conn-refused)",
+            thousands(h.counts.closed)
+        ));
+    }
+    if h.counts.timed_out > 0 {
+        hidden.push(format!(
+            "{} filtered tcp ports (no-response)",
+            thousands(h.counts.timed_out)
+        ));
+    }
+    if h.counts.unreachable > 0 {
+        hidden.push(format!(
+            "{} filtered tcp ports (unreachable)",
+            thousands(h.counts.unreachable)
+        ));
+    }
+    if h.counts.not_scanned > 0 {
+        hidden.push(format!(
+            "{} ports not scanned (local errors)",
+            thousands(h.counts.not_scanned)
+        ));
+    }
+    if !hidden.is_empty() {
+        let _ = writeln!(out, "Not shown: {}", hidden.join(", "));
+    }
+    let open = h.open_ports_sorted();
+    if open.is_empty() {
+        let _ = writeln!(out, "No open ports.");
+    } else {
+        let _ = writeln!(out, "{:<10}{:<7}{:<17}CONNECT", "PORT", "STATE", "SERVICE");
+        for p in open {
+            let _ = writeln!(
+                out,
+                "{:<10}{:<7}{:<17}{}",
+                format!("{}/tcp", p.port),
+                "open",
+                service_name(p.port).unwrap_or("unknown"),
+                human_us(p.connect_us)
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn closing_line(out: &mut String, state: &ScanState) {
+    let secs = state.now_us as f64 / 1e6;
+    let probes = state.probes_done();
+    let rate = if secs > 0.0 {
+        probes as f64 / secs
+    } else {
+        0.0
+    };
+    let how = match state.finished {
+        Some((FinishReason::Completed, _)) => "Scan done",
+        Some((FinishReason::Stopped, _)) => "Scan stopped",
+        None => "Scan incomplete",
+    };
+    let up = state.up_hosts().len() as u64;
+    let _ = writeln!(
+        out,
+        "{how}: {} host{} up, {} silent; {} probes in {:.2}s ({}/s); {} open, {} closed, {} filtered; {} local error{}.",
+        thousands(up),
+        if up == 1 { "" } else { "s" },
+        thousands(state.silent_hosts),
+        thousands(probes),
+        secs,
+        thousands(rate as u64),
+        thousands(state.totals.open),
+        thousands(state.totals.closed),
+        thousands(state.totals.filtered()),
+        thousands(state.local_errors),
+        if state.local_errors == 1 { "" } else { "s" },
+    );
+    if let Some(plan) = state.plan {
+        let _ = writeln!(
+            out,
+            "Seed {} (use --seed {} to repeat this port order).",
+            plan.seed, plan.seed
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(65535), "65,535");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(human_us(87), "87µs");
+        assert_eq!(human_us(1400), "1.4ms");
+        assert_eq!(human_us(2_100_000), "2.10s");
+    }
+}
