@@ -1,0 +1,301 @@
+//! The real binary: help, exit codes, bad input, headless text and JSON output on loopback.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Output};
+
+fn scanwatch() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwatch"));
+    // Never pick up the developer's own configuration.
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test-config");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    scanwatch().args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Exit code 2, a message naming `needle`, and never a panic.
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let out = run(args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: `{needle}` not in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+}
+
+struct Listeners {
+    _held: Vec<TcpListener>,
+    open: Vec<u16>,
+    closed: Vec<u16>,
+}
+
+fn listeners(n: usize) -> Listeners {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let open = held.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    let closed = (0..n)
+        .map(|_| {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    Listeners {
+        _held: held,
+        open,
+        closed,
+    }
+}
+
+fn port_list(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn help_teaches_usage_and_exit_codes() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    assert!(help.contains("Exit codes"), "{help}");
+    let out = run(&["scan", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for needle in [
+        "Examples",
+        "--max-per-host",
+        "--timeout",
+        "--shard",
+        "-p-",
+        "nmap-services",
+        "Exit codes",
+        "130",
+    ] {
+        assert!(help.contains(needle), "`{needle}` missing from scan --help");
+    }
+}
+
+#[test]
+fn bad_input_exits_2_and_names_the_problem() {
+    assert_usage_error(&["scan", "127.0.0.300"], "127.0.0.300");
+    assert_usage_error(&["scan", "127.0.0.0/33"], "/33");
+    assert_usage_error(&["scan", "-p", "70000", "127.0.0.1"], "70000");
+    assert_usage_error(&["scan", "-p", "100-50", "127.0.0.1"], "100-50");
+    assert_usage_error(&["scan", "-p", "U:53", "127.0.0.1"], "UDP");
+    assert_usage_error(&["scan", "--timeout", "5x", "127.0.0.1"], "5x");
+    assert_usage_error(&["scan", "--rate", "0", "127.0.0.1"], "0");
+    assert_usage_error(&["scan", "-c", "0", "127.0.0.1"], "concurrency");
+    assert_usage_error(&["scan", "--shard", "3/2", "127.0.0.1"], "3/2");
+    assert_usage_error(&["scan", "--top-ports", "0", "127.0.0.1"], "top-ports");
+    assert_usage_error(&["scan"], "no targets");
+    assert_usage_error(&["scan", "-iL", "/nonexistent/targets.txt"], "/nonexistent/targets.txt");
+    assert_usage_error(
+        &["scan", "--config", "/nonexistent/config.toml", "127.0.0.1"],
+        "/nonexistent/config.toml",
+    );
+    assert_usage_error(&["scan", "--bogus-option", "127.0.0.1"], "--bogus-option");
+    assert_usage_error(&["frobnicate"], "frobnicate");
+}
+
+#[test]
+fn absurd_scopes_are_refused_unless_forced() {
+    // Loopback only, and refused before a single probe is sent.
+    assert_usage_error(&["scan", "-p-", "127.0.0.0/8"], "--force");
+}
+
+#[test]
+fn config_errors_name_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[scan]\nconcurrency = 0\n").unwrap();
+    let p = path.to_str().unwrap();
+    assert_usage_error(&["scan", "--config", p, "127.0.0.1"], "concurrency");
+    assert_usage_error(&["scan", "--config", p, "127.0.0.1"], "config.toml:2");
+    std::fs::write(&path, "[scan]\nconcurency = 10\n").unwrap();
+    assert_usage_error(&["scan", "--config", p, "127.0.0.1"], "concurency");
+}
+
+#[test]
+fn config_print_default_is_a_valid_config() {
+    let out = run(&["config", "--print-default"]);
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let check = run(&["config", "--check", "--config", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(text(&check.stdout).contains("valid"));
+}
+
+#[test]
+fn headless_text_summary_lists_the_open_ports() {
+    let l = listeners(3);
+    let all: Vec<u16> = l.open.iter().chain(&l.closed).copied().collect();
+    let out = run(&["scan", "127.0.0.1", "-p", &port_list(&all), "--headless"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("Scan report for 127.0.0.1"), "{stdout}");
+    for port in &l.open {
+        assert!(stdout.contains(&format!("{port}/tcp")), "{port} in {stdout}");
+    }
+    for port in &l.closed {
+        assert!(!stdout.contains(&format!("{port}/tcp")), "{port} in {stdout}");
+    }
+    assert!(stdout.contains("Not shown: 3 closed tcp ports (conn-refused)"), "{stdout}");
+    assert!(stdout.contains("Scan done"), "{stdout}");
+}
+
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn json_output_follows_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(scanwatch::headless::jsonl::SCHEMA_V1).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let l = listeners(4);
+    let all: Vec<u16> = l.open.iter().chain(&l.closed).copied().collect();
+    let out = run(&[
+        "scan",
+        "127.0.0.1",
+        "localhost",
+        "-p",
+        &port_list(&all),
+        "--json",
+        "--seed",
+        "11",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&text(&out.stdout));
+    for line in &lines {
+        let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{line}: {errors:?}");
+    }
+    assert_eq!(lines[0]["type"], "start");
+    assert_eq!(lines[0]["version"], 1);
+    assert_eq!(lines[0]["seed"], 11);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["finish"], "completed");
+    let probes: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "probe").collect();
+    assert_eq!(probes.len(), 2 * all.len(), "every pair reported once");
+    let hosts = summary["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2, "127.0.0.1 and localhost are both listed");
+    for host in hosts {
+        let open: BTreeSet<u64> = host["open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["port"].as_u64().unwrap())
+            .collect();
+        assert_eq!(open, l.open.iter().map(|&p| u64::from(p)).collect());
+    }
+    assert!(hosts.iter().any(|h| h["name"] == "localhost"));
+}
+
+#[test]
+fn shards_cover_the_plan_exactly_once() {
+    let l = listeners(2);
+    let ports = format!("{},20000-20099", port_list(&l.open));
+    let mut seen = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = run(&[
+            "scan", "127.0.0.1", "127.0.0.2", "-p", &ports, "--json", "--shard", shard,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        for line in json_lines(&text(&out.stdout)) {
+            if line["type"] == "probe" {
+                seen.push((line["host"].to_string(), line["port"].as_u64().unwrap()));
+            }
+        }
+    }
+    let unique: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), 2 * 102);
+    assert_eq!(unique.len(), seen.len());
+}
+
+#[test]
+fn unresolvable_names_are_reported_and_skipped() {
+    let l = listeners(1);
+    let port = l.open[0].to_string();
+    let out = run(&["scan", "no-such-host.invalid", "127.0.0.1", "-p", &port, "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no-such-host.invalid"));
+    assert!(text(&out.stdout).contains(&format!("{port}/tcp")));
+    assert_usage_error(&["scan", "no-such-host.invalid", "-p", &port], "no-such-host.invalid");
+}
+
+#[test]
+fn targets_from_a_file_and_exclusions() {
+    let l = listeners(1);
+    let port = l.open[0].to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("targets.txt");
+    std::fs::write(&file, "# loopback hosts\n127.0.0.1 127.0.0.2  # two\n127.0.0.3\n").unwrap();
+    let out = run(&[
+        "scan",
+        "-iL",
+        file.to_str().unwrap(),
+        "--exclude",
+        "127.0.0.2",
+        "-p",
+        &port,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let hosts: BTreeSet<String> = json_lines(&text(&out.stdout))
+        .iter()
+        .filter(|l| l["type"] == "probe")
+        .map(|l| l["host"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        hosts,
+        ["127.0.0.1", "127.0.0.3"].map(String::from).into_iter().collect()
+    );
+}
+
+#[test]
+fn a_low_open_file_limit_clamps_concurrency_with_a_warning() {
+    let l = listeners(2);
+    let ports = format!("{},30000-30200", port_list(&l.open));
+    let mut cmd = scanwatch();
+    cmd.args(["scan", "127.0.0.1", "-p", &ports, "-c", "5000", "--headless"]);
+    // SAFETY: only async-signal-safe setrlimit between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 100,
+                rlim_max: 100,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("does not fit the open-file limit"), "{stderr}");
+    let stdout = text(&out.stdout);
+    for port in &l.open {
+        assert!(stdout.contains(&format!("{port}/tcp")), "{stdout}");
+    }
+}
