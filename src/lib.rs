@@ -16,5 +16,6 @@ pub mod ports;
 pub mod probe;
 pub mod rlimit;
 pub mod run;
+pub mod sim;
 pub mod state;
 pub mod targets;

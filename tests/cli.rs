@@ -25,7 +25,10 @@ fn assert_usage_error(args: &[&str], needle: &str) {
     let out = run(args);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: `{needle}` not in: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: `{needle}` not in: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
 }
@@ -40,7 +43,10 @@ fn listeners(n: usize) -> Listeners {
     let held: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
-    let open = held.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    let open = held
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
     let closed = (0..n)
         .map(|_| {
             TcpListener::bind("127.0.0.1:0")
@@ -101,7 +107,10 @@ fn bad_input_exits_2_and_names_the_problem() {
     assert_usage_error(&["scan", "--shard", "3/2", "127.0.0.1"], "3/2");
     assert_usage_error(&["scan", "--top-ports", "0", "127.0.0.1"], "top-ports");
     assert_usage_error(&["scan"], "no targets");
-    assert_usage_error(&["scan", "-iL", "/nonexistent/targets.txt"], "/nonexistent/targets.txt");
+    assert_usage_error(
+        &["scan", "-iL", "/nonexistent/targets.txt"],
+        "/nonexistent/targets.txt",
+    );
     assert_usage_error(
         &["scan", "--config", "/nonexistent/config.toml", "127.0.0.1"],
         "/nonexistent/config.toml",
@@ -149,12 +158,21 @@ fn headless_text_summary_lists_the_open_ports() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.contains("Scan report for 127.0.0.1"), "{stdout}");
     for port in &l.open {
-        assert!(stdout.contains(&format!("{port}/tcp")), "{port} in {stdout}");
+        assert!(
+            stdout.contains(&format!("{port}/tcp")),
+            "{port} in {stdout}"
+        );
     }
     for port in &l.closed {
-        assert!(!stdout.contains(&format!("{port}/tcp")), "{port} in {stdout}");
+        assert!(
+            !stdout.contains(&format!("{port}/tcp")),
+            "{port} in {stdout}"
+        );
     }
-    assert!(stdout.contains("Not shown: 3 closed tcp ports (conn-refused)"), "{stdout}");
+    assert!(
+        stdout.contains("Not shown: 3 closed tcp ports (conn-refused)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Scan done"), "{stdout}");
 }
 
@@ -217,7 +235,14 @@ fn shards_cover_the_plan_exactly_once() {
     let mut seen = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
         let out = run(&[
-            "scan", "127.0.0.1", "127.0.0.2", "-p", &ports, "--json", "--shard", shard,
+            "scan",
+            "127.0.0.1",
+            "127.0.0.2",
+            "-p",
+            &ports,
+            "--json",
+            "--shard",
+            shard,
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         for line in json_lines(&text(&out.stdout)) {
@@ -235,11 +260,21 @@ fn shards_cover_the_plan_exactly_once() {
 fn unresolvable_names_are_reported_and_skipped() {
     let l = listeners(1);
     let port = l.open[0].to_string();
-    let out = run(&["scan", "no-such-host.invalid", "127.0.0.1", "-p", &port, "--headless"]);
+    let out = run(&[
+        "scan",
+        "no-such-host.invalid",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--headless",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("no-such-host.invalid"));
     assert!(text(&out.stdout).contains(&format!("{port}/tcp")));
-    assert_usage_error(&["scan", "no-such-host.invalid", "-p", &port], "no-such-host.invalid");
+    assert_usage_error(
+        &["scan", "no-such-host.invalid", "-p", &port],
+        "no-such-host.invalid",
+    );
 }
 
 #[test]
@@ -248,7 +283,11 @@ fn targets_from_a_file_and_exclusions() {
     let port = l.open[0].to_string();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("targets.txt");
-    std::fs::write(&file, "# loopback hosts\n127.0.0.1 127.0.0.2  # two\n127.0.0.3\n").unwrap();
+    std::fs::write(
+        &file,
+        "# loopback hosts\n127.0.0.1 127.0.0.2  # two\n127.0.0.3\n",
+    )
+    .unwrap();
     let out = run(&[
         "scan",
         "-iL",
@@ -267,7 +306,10 @@ fn targets_from_a_file_and_exclusions() {
         .collect();
     assert_eq!(
         hosts,
-        ["127.0.0.1", "127.0.0.3"].map(String::from).into_iter().collect()
+        ["127.0.0.1", "127.0.0.3"]
+            .map(String::from)
+            .into_iter()
+            .collect()
     );
 }
 
@@ -276,7 +318,15 @@ fn a_low_open_file_limit_clamps_concurrency_with_a_warning() {
     let l = listeners(2);
     let ports = format!("{},30000-30200", port_list(&l.open));
     let mut cmd = scanwatch();
-    cmd.args(["scan", "127.0.0.1", "-p", &ports, "-c", "5000", "--headless"]);
+    cmd.args([
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &ports,
+        "-c",
+        "5000",
+        "--headless",
+    ]);
     // SAFETY: only async-signal-safe setrlimit between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
@@ -293,7 +343,10 @@ fn a_low_open_file_limit_clamps_concurrency_with_a_warning() {
     let out = cmd.output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("does not fit the open-file limit"), "{stderr}");
+    assert!(
+        stderr.contains("does not fit the open-file limit"),
+        "{stderr}"
+    );
     let stdout = text(&out.stdout);
     for port in &l.open {
         assert!(stdout.contains(&format!("{port}/tcp")), "{stdout}");

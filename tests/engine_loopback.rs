@@ -89,6 +89,9 @@ async fn finds_exactly_the_open_and_closed_ports_on_ipv6_loopback() {
     exact_sets_on(IpAddr::V6(Ipv6Addr::LOCALHOST)).await;
 }
 
+/// Per host: (probes in flight now, most in flight ever).
+type PerHostInFlight = HashMap<IpAddr, (u32, u32)>;
+
 /// Wraps the real prober: delays each probe a little (so probes overlap) and records what the
 /// engine asked for.
 struct Instrumented {
@@ -102,7 +105,7 @@ struct Instrumented {
     violations: AtomicU32,
     timeouts: Mutex<Vec<Duration>>,
     /// Per host: (in flight now, most in flight ever); and the most hosts probed at once.
-    per_host: Mutex<(HashMap<IpAddr, (u32, u32)>, usize)>,
+    per_host: Mutex<(PerHostInFlight, usize)>,
 }
 
 impl Instrumented {
