@@ -1,10 +1,11 @@
 //! The scan engine: runs the plan through a `Prober`, bounded by live-changeable limits.
 //!
 //! One scheduler task owns the plan. It keeps a window of active hosts and hands out probes to
-//! them round-robin, so concurrency is spread across hosts; each probe runs in its own task, does
-//! its retries, and reports its final outcome as a `ScanEvent`. The scheduler never waits on the
-//! consumer except through the bounded event channel, and picks up `EngineControl` changes at
-//! every dispatch decision.
+//! them round-robin, so concurrency is spread across hosts. Probes run in *lanes*, one task per
+//! runtime worker thread, each polling its probes together (no task per probe: a probe costs a
+//! future, not a spawn); a probe does its own retries and reports its final outcome as a
+//! `ScanEvent`. The scheduler never waits on the consumer except through the bounded event
+//! channel, and picks up `EngineControl` changes at every dispatch decision.
 
 pub mod control;
 pub mod permute;
@@ -15,6 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -75,7 +78,9 @@ pub fn start<P: Prober>(
         start: Instant::now(),
         stop: ctl.stop.clone(),
     });
+    let lanes = Lanes::start(&shared);
     let scheduler = Scheduler {
+        lanes,
         shared: Arc::clone(&shared),
         plan,
         ctl,
@@ -158,6 +163,92 @@ struct Scheduler<P> {
     bucket: RateBucket,
     control_gone: bool,
     host_count_later: Option<oneshot::Receiver<u64>>,
+    lanes: Lanes,
+}
+
+/// A probe handed to a lane.
+struct Job {
+    host: Arc<HostSlot>,
+    port: u16,
+    seq: u64,
+}
+
+/// Jobs to be sent to the lanes, gathered per dispatch round and sent as one batch per lane.
+struct Lanes {
+    senders: Vec<mpsc::UnboundedSender<Vec<Job>>>,
+    pending: Vec<Vec<Job>>,
+    handles: Vec<JoinHandle<()>>,
+    next: usize,
+}
+
+impl Lanes {
+    fn start<P: Prober>(shared: &Arc<Shared<P>>) -> Self {
+        let count = tokio::runtime::Handle::current()
+            .metrics()
+            .num_workers()
+            .max(1);
+        let mut senders = Vec::with_capacity(count);
+        let mut handles = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.push(tx);
+            handles.push(tokio::spawn(lane(Arc::clone(shared), rx)));
+        }
+        Lanes {
+            pending: (0..count).map(|_| Vec::new()).collect(),
+            senders,
+            handles,
+            next: 0,
+        }
+    }
+
+    fn push(&mut self, job: Job) {
+        self.pending[self.next].push(job);
+        self.next = (self.next + 1) % self.pending.len();
+    }
+
+    fn flush(&mut self) {
+        for (tx, jobs) in self.senders.iter().zip(&mut self.pending) {
+            if !jobs.is_empty() {
+                // A lane only ends after its sender is dropped or the scan is stopped.
+                let _ = tx.send(std::mem::take(jobs));
+            }
+        }
+    }
+
+    /// Closes the lanes and waits until they are done (at once when stopped).
+    async fn close(&mut self) {
+        self.flush();
+        self.senders.clear();
+        for handle in self.handles.drain(..) {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Runs the probes handed to it, many at once, until its job channel closes and its probes are
+/// done, or the scan is stopped (probes in flight are then dropped).
+async fn lane<P: Prober>(shared: Arc<Shared<P>>, mut jobs: mpsc::UnboundedReceiver<Vec<Job>>) {
+    let mut running = FuturesUnordered::new();
+    let mut open = true;
+    let stop = shared.stop.clone();
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
+    while open || !running.is_empty() {
+        tokio::select! {
+            biased;
+            _ = &mut stopped => return,
+            batch = jobs.recv(), if open => match batch {
+                Some(batch) => {
+                    for job in batch {
+                        running.push(run_probe(&shared, job));
+                    }
+                }
+                None => open = false,
+            },
+            Some(()) = running.next(), if !running.is_empty() => {}
+        }
+    }
 }
 
 impl<P: Prober> Scheduler<P> {
@@ -246,6 +337,12 @@ impl<P: Prober> Scheduler<P> {
 
     /// Sends probes while limits allow. Returns when the rate limit asks to wait until then.
     async fn dispatch(&mut self) -> Option<Instant> {
+        let wait = self.dispatch_round().await;
+        self.lanes.flush();
+        wait
+    }
+
+    async fn dispatch_round(&mut self) -> Option<Instant> {
         loop {
             if self.shared.in_flight.load(Ordering::Acquire) >= self.params.concurrency {
                 return None;
@@ -263,10 +360,16 @@ impl<P: Prober> Scheduler<P> {
             self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
             let seq = self.seq;
             self.seq += 1;
-            tokio::spawn(probe_task(Arc::clone(&self.shared), slot, port, seq));
+            self.lanes.push(Job {
+                host: slot,
+                port,
+                seq,
+            });
             if exhausted {
                 self.window.remove(i);
                 self.cursor = if i < self.window.len() { i } else { 0 };
+                // Hand out what is gathered before announcing new hosts, so events stay in order.
+                self.lanes.flush();
                 self.refill_window().await;
             } else {
                 self.cursor = (i + 1) % self.window.len();
@@ -328,24 +431,18 @@ impl<P: Prober> Scheduler<P> {
 
     /// Waits for the probes still in flight (stopped ones end at once).
     async fn drain(&mut self, reason: FinishReason) -> FinishReason {
-        while self.shared.in_flight.load(Ordering::Acquire) > 0 {
-            self.shared.slot_freed.notified().await;
-        }
+        self.lanes.close().await;
         reason
     }
 }
 
 /// One (host, port) pair from dispatch to final outcome, with its retries.
-async fn probe_task<P: Prober>(shared: Arc<Shared<P>>, host: Arc<HostSlot>, port: u16, seq: u64) {
-    let finished = tokio::select! {
-        biased;
-        _ = shared.stop.cancelled() => false,
-        _ = attempts(&shared, &host, port, seq) => true,
-    };
+async fn run_probe<P: Prober>(shared: &Shared<P>, job: Job) {
+    let Job { host, port, seq } = job;
+    attempts(shared, &host, port, seq).await;
     shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     host.in_flight.fetch_sub(1, Ordering::AcqRel);
-    let last = host.pending.fetch_sub(1, Ordering::AcqRel) == 1;
-    if finished && last {
+    if host.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
         let t_us = shared.now_us();
         shared
             .emit(ScanEvent::HostDone {
