@@ -37,6 +37,17 @@ The default is the 1000 most common TCP ports, ranked by nmap's nmap-services fr
 Pacing can be set in the config file's [scan] section (`scanwatch config --print-default`);
 options given here win over the file.";
 
+const DEMO_EXAMPLES: &str = "\
+Examples:
+  scanwatch demo                          the `mixed` story in real time
+  scanwatch demo --scenario shun          an IPS bans the scanner mid-scan
+  scanwatch demo --scenario tarpit --speed 4
+  scanwatch demo --speed max --json       as fast as possible, JSON Lines
+  scanwatch demo --list                   the built-in scenarios
+
+The simulated network lives inside the process: probes never reach a socket. Scenario hints
+(timeout, concurrency, rate) apply unless the options here override them.";
+
 /// Watch what the network does with your port scan.
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +67,9 @@ pub enum Command {
     /// Scan TCP ports with full connects (no privileges needed)
     #[command(after_help = format!("{SCAN_EXAMPLES}\n\n{EXIT_CODES}"))]
     Scan(Box<ScanArgs>),
+    /// Run the whole product against a simulated network (no packets leave the process)
+    #[command(after_help = format!("{DEMO_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Demo(Box<DemoArgs>),
     /// Show the configuration file format and defaults
     Config(ConfigArgs),
 }
@@ -111,40 +125,8 @@ pub struct ScanArgs {
     #[arg(long = "no-shuffle", help_heading = "Ports")]
     pub no_shuffle: bool,
 
-    /// Probes in flight at most, across all hosts [default: 1024]
-    #[arg(
-        short = 'c',
-        long,
-        value_name = "N",
-        help_heading = "Pacing (changeable while running)"
-    )]
-    pub concurrency: Option<u32>,
-
-    /// Probes in flight at most to one host (like Nessus max_checks) [default: 512]
-    #[arg(
-        long = "max-per-host",
-        value_name = "N",
-        help_heading = "Pacing (changeable while running)"
-    )]
-    pub max_per_host: Option<u32>,
-
-    /// Connect timeout per attempt, e.g. 500ms, 2s (like Nessus checks_read_timeout) [default: 1500ms]
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
-          help_heading = "Pacing (changeable while running)")]
-    pub timeout: Option<Duration>,
-
-    /// Extra attempts after a timeout [default: 1]
-    #[arg(
-        long,
-        value_name = "N",
-        help_heading = "Pacing (changeable while running)"
-    )]
-    pub retries: Option<u32>,
-
-    /// Probes per second at most [default: unlimited]
-    #[arg(long, value_name = "N", value_parser = parse_rate,
-          help_heading = "Pacing (changeable while running)")]
-    pub rate: Option<f64>,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 
     /// Seed for the port order, to reproduce a run [default: random, printed]
     #[arg(long, value_name = "N", help_heading = "Plan")]
@@ -155,6 +137,58 @@ pub struct ScanArgs {
     #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Plan")]
     pub shard: Option<Shard>,
 
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+const PACING: &str = "Pacing (changeable while running)";
+
+/// Pace of the scan; each can also be changed while it runs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PacingArgs {
+    /// Probes in flight at most, across all hosts [default: 1024]
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "N",
+        help_heading = PACING
+    )]
+    pub concurrency: Option<u32>,
+
+    /// Probes in flight at most to one host (like Nessus max_checks) [default: 512]
+    #[arg(
+        long = "max-per-host",
+        value_name = "N",
+        help_heading = PACING
+    )]
+    pub max_per_host: Option<u32>,
+
+    /// Connect timeout per attempt, e.g. 500ms, 2s (like Nessus checks_read_timeout) [default: 1500ms]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
+          help_heading = PACING)]
+    pub timeout: Option<Duration>,
+
+    /// Extra attempts after a timeout [default: 1]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = PACING
+    )]
+    pub retries: Option<u32>,
+
+    /// Probes per second at most [default: unlimited]
+    #[arg(long, value_name = "N", value_parser = parse_rate,
+          help_heading = PACING)]
+    pub rate: Option<f64>,
+}
+
+/// Where and how results are printed.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputArgs {
     /// Print results instead of the live view (automatic when stdout is not a terminal)
     #[arg(long, help_heading = "Output")]
     pub headless: bool,
@@ -166,10 +200,77 @@ pub struct ScanArgs {
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Output")]
     pub quiet: bool,
+}
+
+/// Options of `scanwatch demo`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DemoArgs {
+    /// A built-in scenario (see --list)
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "mixed",
+        conflicts_with = "scenario_file"
+    )]
+    pub scenario: String,
+
+    /// A scenario file (format: src/sim/FORMAT.md)
+    #[arg(long = "scenario-file", value_name = "FILE")]
+    pub scenario_file: Option<PathBuf>,
+
+    /// Simulated seconds per real second, or `max` to run as fast as possible
+    #[arg(long, value_name = "X", default_value = "1", value_parser = parse_speed)]
+    pub speed: DemoSpeed,
+
+    /// List the built-in scenarios and exit
+    #[arg(long)]
+    pub list: bool,
+
+    /// Seed for the simulated network and the port order [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// How fast simulated time runs in `scanwatch demo`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DemoSpeed {
+    /// Simulated seconds per real second.
+    Factor(f64),
+    /// As fast as the machine goes.
+    Max,
+}
+
+impl Default for DemoSpeed {
+    fn default() -> Self {
+        DemoSpeed::Factor(1.0)
+    }
+}
+
+fn parse_speed(s: &str) -> Result<DemoSpeed, String> {
+    if s.trim().eq_ignore_ascii_case("max") {
+        return Ok(DemoSpeed::Max);
+    }
+    let x: f64 = s
+        .trim()
+        .trim_end_matches('x')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a speed; write e.g. 0.5, 4 or max"))?;
+    if !(x.is_finite() && (0.01..=1000.0).contains(&x)) {
+        return Err(format!(
+            "speed `{s}` is out of range; allowed 0.01 to 1000, or max"
+        ));
+    }
+    Ok(DemoSpeed::Factor(x))
 }
 
 /// Options of `scanwatch config`.
@@ -284,6 +385,23 @@ mod tests {
     }
 
     #[test]
+    fn demo_options() {
+        let Command::Demo(a) = parse(&["demo", "--speed", "max", "-c", "8"])
+            .unwrap()
+            .command
+        else {
+            panic!("not a demo");
+        };
+        assert_eq!(a.speed, DemoSpeed::Max);
+        assert_eq!(a.scenario, "mixed");
+        assert_eq!(a.pacing.concurrency, Some(8));
+        let Command::Demo(a) = parse(&["demo", "--speed", "4x"]).unwrap().command else {
+            panic!("not a demo");
+        };
+        assert_eq!(a.speed, DemoSpeed::Factor(4.0));
+    }
+
+    #[test]
     fn bad_values_are_rejected_by_the_parser() {
         for bad in [
             &["scan", "--timeout", "0ms", "x"][..],
@@ -292,6 +410,9 @@ mod tests {
             &["scan", "--shard", "3/2", "x"],
             &["scan", "-c", "many", "x"],
             &["scan", "-p", "22", "--top-ports", "10", "x"],
+            &["demo", "--speed", "0"],
+            &["demo", "--speed", "fast"],
+            &["demo", "--scenario", "shun", "--scenario-file", "x.toml"],
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");

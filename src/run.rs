@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::cli::{Cli, Command, ConfigArgs, ScanArgs};
+use crate::cli::{Cli, Command, ConfigArgs, DemoArgs, OutputArgs, PacingArgs, ScanArgs};
 use crate::config::{self, Config, LoadedConfig};
-use crate::engine::{self, ControlLimits, EngineOptions, ScanPlan, Shard};
+use crate::demo::{DemoPlan, SimWorld};
+use crate::engine::{self, ControlLimits, EngineControl, EngineOptions, ScanPlan, Shard};
 use crate::error::{EXIT_OK, Failure};
-use crate::event::ScanParams;
+use crate::event::{ScanEvent, ScanParams};
 use crate::headless::{self, HeadlessOptions};
 use crate::ports;
 use crate::probe::TcpConnect;
@@ -40,6 +41,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let result = match cli.command {
         Command::Scan(args) => run_in_runtime(scan(*args)),
+        Command::Demo(args) => run_in_runtime(demo(*args)),
         Command::Config(args) => config_command(&args),
     };
     match result {
@@ -133,11 +135,28 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         },
         host_count_later,
     };
-    let mut running = engine::start(TcpConnect::new(), plan, params, options);
+    let running = engine::start(TcpConnect::new(), plan, params, options);
+    present(
+        &running.control,
+        running.events,
+        &args.output,
+        args.targets.clone(),
+        setup.notes,
+    )
+    .await
+}
 
+/// Shows a running scan until it ends (headless for now), with Ctrl-C stopping it cleanly.
+async fn present(
+    control: &EngineControl,
+    mut events: mpsc::Receiver<ScanEvent>,
+    output: &OutputArgs,
+    targets: Vec<String>,
+    notes: Vec<String>,
+) -> Result<i32, Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
-        let control = running.control.clone();
+        let control = control.clone();
         let interrupted = Arc::clone(&interrupted);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -146,27 +165,80 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
             }
         });
     }
-
+    let mut stderr = io::stderr();
     let opts = HeadlessOptions {
-        json: args.json,
-        progress: !args.quiet,
+        json: output.json,
+        progress: !output.quiet,
         progress_in_place: stderr.is_terminal(),
-        targets: args.targets.clone(),
-        notes: setup.notes,
+        targets,
+        notes,
     };
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    headless::run(
-        &mut running.events,
-        &running.control,
-        &opts,
-        &mut stdout,
-        &mut stderr,
-    )
-    .await?;
+    headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?;
     if interrupted.load(Ordering::SeqCst) {
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(EXIT_OK)
+}
+
+async fn demo(args: DemoArgs) -> Result<i32, Failure> {
+    if args.list {
+        for (name, description) in crate::sim::BUILTIN_SCENARIOS {
+            println!("{name:<10} {description}");
+        }
+        return Ok(EXIT_OK);
+    }
+    let loaded = config::load(args.config.as_deref())?;
+    let scenario = match &args.scenario_file {
+        Some(path) => crate::sim::load_scenario_file(path).map_err(Failure::usage)?,
+        None => crate::sim::builtin(&args.scenario).map_err(Failure::usage)?,
+    };
+    let scan = &loaded.config.scan;
+    let hinted = crate::config::ScanDefaults {
+        concurrency: scenario.suggested_concurrency().unwrap_or(scan.concurrency),
+        timeout: scenario.suggested_timeout().unwrap_or(scan.timeout),
+        rate: scenario.suggested_rate().or(scan.rate),
+        ..scan.clone()
+    };
+    let params = pacing(&args.pacing, &hinted)?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let targets = scenario.targets();
+    let mut stderr = io::stderr();
+    if !args.output.quiet {
+        let _ = writeln!(
+            stderr,
+            "scanwatch demo: scenario `{}`: {} (simulated network; seed {seed})",
+            scenario.name, scenario.description
+        );
+    }
+    let world = SimWorld::start(DemoPlan::new(scenario)?, params, seed, args.speed)?;
+    let code = present(
+        &world.control,
+        world.events,
+        &args.output,
+        targets,
+        Vec::new(),
+    )
+    .await;
+    world.control.stop();
+    code
+}
+
+/// Pacing from the options, falling back on `defaults` (the config file's or a scenario's).
+fn pacing(
+    args: &PacingArgs,
+    defaults: &crate::config::ScanDefaults,
+) -> Result<ScanParams, Failure> {
+    let params = ScanParams {
+        concurrency: args.concurrency.unwrap_or(defaults.concurrency),
+        max_per_host: args.max_per_host.unwrap_or(defaults.max_per_host),
+        timeout: args.timeout.unwrap_or(defaults.timeout),
+        retries: args.retries.unwrap_or(defaults.retries),
+        rate: args.rate.or(defaults.rate),
+        paused: false,
+    };
+    check_option_ranges(&params)?;
+    Ok(params)
 }
 
 /// The host count when it is known without iterating, else a channel that delivers it.
@@ -233,15 +305,7 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
     }
 
     let scan = &cfg.scan;
-    let params = ScanParams {
-        concurrency: args.concurrency.unwrap_or(scan.concurrency),
-        max_per_host: args.max_per_host.unwrap_or(scan.max_per_host),
-        timeout: args.timeout.unwrap_or(scan.timeout),
-        retries: args.retries.unwrap_or(scan.retries),
-        rate: args.rate.or(scan.rate),
-        paused: false,
-    };
-    check_option_ranges(&params)?;
+    let params = pacing(&args.pacing, scan)?;
     Ok(ScanSetup {
         targets,
         ports,

@@ -535,8 +535,10 @@ impl RateBucket {
             self.tokens -= 1.0;
             None
         } else {
-            let missing = (1.0 - self.tokens) / rate;
-            Some(now + Duration::from_secs_f64(missing))
+            // At least a microsecond: a wait that rounds to zero would never let a paused
+            // (simulated) clock move.
+            let missing = Duration::from_secs_f64((1.0 - self.tokens) / rate);
+            Some(now + missing.max(Duration::from_micros(1)))
         }
     }
 }
@@ -564,5 +566,28 @@ mod tests {
             }
         }
         assert!((995..=1005).contains(&sent), "sent {sent}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_bucket_never_asks_for_a_zero_wait() {
+        let mut bucket = RateBucket::new(Some(50.0));
+        let start = Instant::now();
+        let mut sent = 0;
+        let mut steps = 0;
+        while Instant::now() < start + Duration::from_secs(2) {
+            steps += 1;
+            assert!(
+                steps < 100_000,
+                "the bucket spins without letting time pass"
+            );
+            match bucket.take(Instant::now()) {
+                None => sent += 1,
+                Some(at) => {
+                    assert!(at > Instant::now());
+                    tokio::time::sleep_until(at).await;
+                }
+            }
+        }
+        assert!((95..=105).contains(&sent), "sent {sent}");
     }
 }

@@ -1,0 +1,145 @@
+//! `scanwatch demo`: the whole product against the simulated network.
+//!
+//! The simulated world (the engine and the `Simulated` prober) runs on a thread of its own, on a
+//! current-thread runtime whose clock is paused and driven forward here: at `speed` simulated
+//! seconds per real second, or as fast as the machine goes. Everything in that world (probe
+//! timeouts, latencies, the devices' timers, event timestamps) sees the same simulated time, so a
+//! story plays out the same at any speed. The views run on the normal runtime and read the events
+//! through the usual channel, and steer the scan through the usual `EngineControl`.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::cli::DemoSpeed;
+use crate::engine::{self, EngineControl, EngineOptions, ScanPlan};
+use crate::error::Failure;
+use crate::event::{ScanEvent, ScanParams};
+use crate::sim::{Scenario, Simulated};
+use crate::targets::{self, TargetSet};
+
+/// Longest simulated step taken at once, so events keep millisecond resolution at any speed.
+const MAX_STEP: Duration = Duration::from_millis(1);
+
+/// What the demo scans, resolved from a scenario.
+pub struct DemoPlan {
+    pub scenario: Scenario,
+    pub targets: TargetSet,
+    pub ports: Vec<u16>,
+}
+
+impl DemoPlan {
+    /// The scenario's targets and ports, checked.
+    pub fn new(scenario: Scenario) -> Result<Self, Failure> {
+        let origin = format!("scenario `{}`", scenario.name);
+        let specs = targets::parse_target_args(&scenario.targets())
+            .map_err(|e| Failure::usage(format!("{origin}: targets: {e}")))?;
+        let resolved = targets::resolved_without_lookup(specs).map_err(|name| {
+            Failure::usage(format!(
+                "{origin}: target `{name}` is a hostname; simulated hosts are addresses"
+            ))
+        })?;
+        let ports = crate::ports::parse_port_spec(scenario.port_spec())
+            .map_err(|e| Failure::usage(format!("{origin}: ports: {e}")))?;
+        Ok(DemoPlan {
+            targets: TargetSet::new(resolved, Vec::new()),
+            ports,
+            scenario,
+        })
+    }
+}
+
+/// A running simulated scan.
+pub struct SimWorld {
+    pub control: EngineControl,
+    pub events: mpsc::Receiver<ScanEvent>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl SimWorld {
+    /// Starts the simulated world on its own thread.
+    pub fn start(
+        plan: DemoPlan,
+        params: ScanParams,
+        seed: u64,
+        speed: DemoSpeed,
+    ) -> Result<SimWorld, Failure> {
+        let (handoff_tx, handoff_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("simulated-world".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .start_paused(true)
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = handoff_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let hosts = u64::try_from(plan.targets.upper_bound()).unwrap_or(u64::MAX);
+                    let scan_plan = ScanPlan::new(
+                        Box::new(plan.targets.hosts()),
+                        Some(hosts),
+                        plan.ports.into(),
+                        seed,
+                    );
+                    let prober = Simulated::new(&plan.scenario, seed);
+                    let running =
+                        engine::start(prober, scan_plan, params, EngineOptions::default());
+                    if handoff_tx
+                        .send(Ok((running.control.clone(), running.events)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    drive_clock(running.task, speed).await;
+                });
+            })
+            .map_err(|e| Failure::runtime(format!("cannot start the simulated network: {e}")))?;
+        let (control, events) = handoff_rx
+            .recv()
+            .map_err(|_| Failure::runtime("the simulated network did not start"))?
+            .map_err(|e| Failure::runtime(format!("cannot start the simulated network: {e}")))?;
+        Ok(SimWorld {
+            control,
+            events,
+            thread,
+        })
+    }
+
+    /// Waits for the world's thread after the scan finished.
+    pub fn join(self) {
+        let _ = self.thread.join();
+    }
+}
+
+/// Moves the paused clock forward at `speed`, until the engine is done.
+async fn drive_clock(task: tokio::task::JoinHandle<crate::event::FinishReason>, speed: DemoSpeed) {
+    let factor = match speed {
+        // The paused clock jumps to the next timer whenever the world is idle.
+        DemoSpeed::Max => {
+            let _ = task.await;
+            return;
+        }
+        DemoSpeed::Factor(x) => x,
+    };
+    let real_start = std::time::Instant::now();
+    let sim_start = tokio::time::Instant::now();
+    while !task.is_finished() {
+        // Let everything that can run now, run; this task stays runnable, so the runtime never
+        // idles and never jumps the clock on its own.
+        tokio::task::yield_now().await;
+        let target = sim_start + real_start.elapsed().mul_f64(factor);
+        let now = tokio::time::Instant::now();
+        if target > now {
+            tokio::time::advance((target - now).min(MAX_STEP)).await;
+        } else {
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    let _ = task.await;
+}
