@@ -379,8 +379,8 @@ mod tests {
             "2/3",
             "x",
         ]);
-        assert_eq!(a.timeout, Some(Duration::from_millis(500)));
-        assert_eq!(a.rate, Some(250.0));
+        assert_eq!(a.pacing.timeout, Some(Duration::from_millis(500)));
+        assert_eq!(a.pacing.rate, Some(250.0));
         assert_eq!(a.shard, Some(Shard { index: 1, count: 3 }));
     }
 
