@@ -352,3 +352,73 @@ fn a_low_open_file_limit_clamps_concurrency_with_a_warning() {
         assert!(stdout.contains(&format!("{port}/tcp")), "{stdout}");
     }
 }
+
+#[test]
+fn demo_runs_the_simulated_network_with_the_same_outputs() {
+    let schema: serde_json::Value =
+        serde_json::from_str(scanwatch::headless::jsonl::SCHEMA_V1).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let out = run(&["demo", "--scenario", "tarpit", "--speed", "max", "--json", "--seed", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&text(&out.stdout));
+    for line in &lines {
+        assert!(validator.is_valid(line), "{line}");
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["finish"], "completed");
+    let most_open = summary["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["open"].as_array().unwrap().len())
+        .max()
+        .unwrap();
+    assert!(most_open >= 100, "a tarpit host answers on every port: {most_open}");
+
+    let out = run(&["demo", "--scenario", "healthy", "--speed", "max", "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Scan done"));
+    assert!(text(&out.stderr).contains("simulated network"));
+}
+
+#[test]
+fn demo_lists_scenarios_and_rejects_bad_ones() {
+    let out = run(&["demo", "--list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list = text(&out.stdout);
+    for name in [
+        "healthy", "shun", "ratelimit", "rstlimit", "tarpit", "qos", "linkloss", "mixed",
+    ] {
+        assert!(list.contains(name), "{name} missing from {list}");
+    }
+    assert_usage_error(&["demo", "--scenario", "nope"], "healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "name = \"x\"\ndescription = \"y\"\nbogus = 1\n").unwrap();
+    assert_usage_error(&["demo", "--scenario-file", file.to_str().unwrap()], "bogus");
+    assert_usage_error(&["demo", "--scenario-file", file.to_str().unwrap()], ":3");
+    assert_usage_error(
+        &["demo", "--scenario-file", "/nonexistent/scenario.toml"],
+        "/nonexistent/scenario.toml",
+    );
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_with_partial_results_and_exit_130() {
+    let child = scanwatch()
+        .args(["demo", "--scenario", "mixed", "--headless"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(stdout.contains("Scan stopped"), "{stdout}");
+    assert!(!text(&out.stderr).contains("panicked"));
+}

@@ -1,0 +1,196 @@
+//! The engine against the simulated network under tokio's paused clock: behaviours show up in the
+//! event stream at the right virtual times, and the same seed gives the same events.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use scanwatch::engine::{self, EngineOptions, ScanPlan};
+use scanwatch::event::{FilterReason, ProbeOutcome, ProbeRecord, ScanEvent, ScanParams};
+use scanwatch::sim::{Scenario, Simulated, builtin, parse_scenario};
+use scanwatch::targets::{TargetSet, parse_target_args, resolved_without_lookup};
+
+/// Runs `scenario` to the end through the engine and returns every event.
+async fn run(scenario: &Scenario, seed: u64, params: ScanParams) -> Vec<ScanEvent> {
+    let specs = parse_target_args(&scenario.targets()).unwrap();
+    let set = TargetSet::new(resolved_without_lookup(specs).unwrap(), Vec::new());
+    let ports = scanwatch::ports::parse_port_spec(scenario.port_spec()).unwrap();
+    let plan = ScanPlan::new(
+        Box::new(set.hosts()),
+        Some(set.upper_bound() as u64),
+        ports.into(),
+        seed,
+    );
+    let mut running = engine::start(
+        Simulated::new(scenario, seed),
+        plan,
+        params,
+        EngineOptions::default(),
+    );
+    let mut events = Vec::new();
+    while let Some(e) = running.events.recv().await {
+        events.push(e);
+    }
+    events
+}
+
+/// The scenario's own suggested pace.
+fn hinted(scenario: &Scenario) -> ScanParams {
+    ScanParams {
+        concurrency: scenario.suggested_concurrency().unwrap_or(100),
+        max_per_host: 512,
+        timeout: scenario.suggested_timeout().unwrap_or(Duration::from_secs(1)),
+        retries: 1,
+        rate: scenario.suggested_rate(),
+        paused: false,
+    }
+}
+
+fn probes(events: &[ScanEvent]) -> Vec<&ProbeRecord> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ScanEvent::Probe(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn host(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const TIMEOUT: ProbeOutcome = ProbeOutcome::Filtered(FilterReason::NoResponse);
+
+#[tokio::test(start_paused = true)]
+async fn the_same_seed_gives_the_same_event_stream() {
+    for name in ["mixed", "shun", "tarpit"] {
+        let scenario = builtin(name).unwrap();
+        let a = run(&scenario, 42, hinted(&scenario)).await;
+        let b = run(&scenario, 42, hinted(&scenario)).await;
+        assert!(a.len() > 1000, "{name}: {} events", a.len());
+        assert_eq!(a, b, "{name}: same seed, same events");
+        let c = run(&scenario, 43, hinted(&scenario)).await;
+        assert_ne!(a, c, "{name}: another seed changes the story");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shun_silences_the_protected_host_and_only_it() {
+    let scenario = builtin("shun").unwrap();
+    let events = run(&scenario, 7, hinted(&scenario)).await;
+    let all = probes(&events);
+    let protected: Vec<_> = all.iter().filter(|r| r.addr == host("127.0.3.10")).collect();
+    // Answers first: the ban only starts after 50 SYNs within 5 s.
+    let first_timeout = protected
+        .iter()
+        .position(|r| r.outcome == TIMEOUT)
+        .expect("the IPS bans the scanner");
+    assert!(first_timeout >= 40, "answers before the ban: {first_timeout}");
+    assert!(protected[..first_timeout].iter().all(|r| r.outcome.is_answer()));
+    // The first silent probe is reported after its two attempts time out (2 × 1 s), so the ban
+    // began about 2 s before it.
+    let ban_start = protected[first_timeout].t_us - 2_000_000;
+    // Silence for the ban (30 s); probes sent in it time out.
+    let during: Vec<_> = protected
+        .iter()
+        .filter(|r| r.t_us > ban_start + 3_000_000 && r.t_us < ban_start + 29_000_000)
+        .collect();
+    assert!(!during.is_empty());
+    assert!(during.iter().all(|r| r.outcome == TIMEOUT));
+    // Answers again after the ban.
+    assert!(
+        protected
+            .iter()
+            .any(|r| r.t_us > ban_start + 30_000_000 && r.outcome.is_answer()),
+        "the host answers after the ban"
+    );
+    // The unprotected neighbours answer all along.
+    let neighbours: Vec<_> = all
+        .iter()
+        .filter(|r| r.addr != host("127.0.3.10"))
+        .collect();
+    assert!(neighbours.iter().all(|r| r.outcome.is_answer()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn link_loss_silences_everything_from_its_time() {
+    let scenario = builtin("linkloss").unwrap();
+    let at = scenario.link_loss_at().unwrap().as_micros() as u64;
+    let events = run(&scenario, 3, hinted(&scenario)).await;
+    let all = probes(&events);
+    // A probe is decided when its SYN leaves; it is reported up to a timeout later.
+    let timeout = hinted(&scenario).timeout.as_micros() as u64 * 2;
+    assert!(
+        all.iter()
+            .filter(|r| r.t_us < at)
+            .any(|r| r.outcome.is_answer())
+    );
+    assert!(
+        all.iter()
+            .filter(|r| r.t_us > at + timeout)
+            .all(|r| r.outcome == TIMEOUT),
+        "nothing answers after the link is lost"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ten_minute_scenario_runs_under_the_paused_clock() {
+    // 6,000 probes at 10 per second: ten minutes of simulated time.
+    let scenario = parse_scenario(
+        r#"
+name = "ten-minutes"
+description = "a slow scan of two hosts"
+ports = "1-3000"
+
+[[hosts]]
+addr = "127.0.5.0/31"
+open = "22,80"
+latency = { median = "2ms", p99 = "10ms" }
+"#,
+        "test",
+    )
+    .unwrap();
+    let params = ScanParams {
+        rate: Some(10.0),
+        ..hinted(&scenario)
+    };
+    let events = run(&scenario, 1, params).await;
+    let last = match events.last().unwrap() {
+        ScanEvent::Finished { t_us, .. } => *t_us,
+        other => panic!("last event is {other:?}"),
+    };
+    assert!(last >= 599_000_000, "ran {last} µs of simulated time");
+    let all = probes(&events);
+    assert_eq!(all.len(), 6000);
+    assert_eq!(
+        all.iter()
+            .filter(|r| r.outcome == ProbeOutcome::Open)
+            .count(),
+        4
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_are_well_ordered() {
+    let scenario = builtin("mixed").unwrap();
+    let events = run(&scenario, 9, hinted(&scenario)).await;
+    assert!(matches!(events[0], ScanEvent::Started { .. }));
+    assert!(matches!(events.last(), Some(ScanEvent::Finished { .. })));
+    let mut started = std::collections::HashSet::new();
+    let mut done = std::collections::HashSet::new();
+    let mut last_t = 0;
+    for e in &events {
+        match e {
+            ScanEvent::HostStarted { host, .. } => assert!(started.insert(*host)),
+            ScanEvent::Probe(r) => {
+                assert!(started.contains(&r.host), "probe before its host started");
+                assert!(!done.contains(&r.host), "probe after its host was done");
+                assert!(r.t_us >= last_t, "probe times never go backwards");
+                last_t = r.t_us;
+            }
+            ScanEvent::HostDone { host, .. } => assert!(done.insert(*host)),
+            _ => {}
+        }
+    }
+    assert_eq!(started, done);
+}
