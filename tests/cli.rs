@@ -358,7 +358,16 @@ fn demo_runs_the_simulated_network_with_the_same_outputs() {
     let schema: serde_json::Value =
         serde_json::from_str(scanwatch::headless::jsonl::SCHEMA_V1).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let out = run(&["demo", "--scenario", "tarpit", "--speed", "max", "--json", "--seed", "5"]);
+    let out = run(&[
+        "demo",
+        "--scenario",
+        "tarpit",
+        "--speed",
+        "max",
+        "--json",
+        "--seed",
+        "5",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let lines = json_lines(&text(&out.stdout));
     for line in &lines {
@@ -373,9 +382,19 @@ fn demo_runs_the_simulated_network_with_the_same_outputs() {
         .map(|h| h["open"].as_array().unwrap().len())
         .max()
         .unwrap();
-    assert!(most_open >= 100, "a tarpit host answers on every port: {most_open}");
+    assert!(
+        most_open >= 100,
+        "a tarpit host answers on every port: {most_open}"
+    );
 
-    let out = run(&["demo", "--scenario", "healthy", "--speed", "max", "--headless"]);
+    let out = run(&[
+        "demo",
+        "--scenario",
+        "healthy",
+        "--speed",
+        "max",
+        "--headless",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Scan done"));
     assert!(text(&out.stderr).contains("simulated network"));
@@ -387,7 +406,14 @@ fn demo_lists_scenarios_and_rejects_bad_ones() {
     assert_eq!(out.status.code(), Some(0));
     let list = text(&out.stdout);
     for name in [
-        "healthy", "shun", "ratelimit", "rstlimit", "tarpit", "qos", "linkloss", "mixed",
+        "healthy",
+        "shun",
+        "ratelimit",
+        "rstlimit",
+        "tarpit",
+        "qos",
+        "linkloss",
+        "mixed",
     ] {
         assert!(list.contains(name), "{name} missing from {list}");
     }
@@ -395,7 +421,10 @@ fn demo_lists_scenarios_and_rejects_bad_ones() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "name = \"x\"\ndescription = \"y\"\nbogus = 1\n").unwrap();
-    assert_usage_error(&["demo", "--scenario-file", file.to_str().unwrap()], "bogus");
+    assert_usage_error(
+        &["demo", "--scenario-file", file.to_str().unwrap()],
+        "bogus",
+    );
     assert_usage_error(&["demo", "--scenario-file", file.to_str().unwrap()], ":3");
     assert_usage_error(
         &["demo", "--scenario-file", "/nonexistent/scenario.toml"],

@@ -38,7 +38,9 @@ fn hinted(scenario: &Scenario) -> ScanParams {
     ScanParams {
         concurrency: scenario.suggested_concurrency().unwrap_or(100),
         max_per_host: 512,
-        timeout: scenario.suggested_timeout().unwrap_or(Duration::from_secs(1)),
+        timeout: scenario
+            .suggested_timeout()
+            .unwrap_or(Duration::from_secs(1)),
         retries: 1,
         rate: scenario.suggested_rate(),
         paused: false,
@@ -79,14 +81,24 @@ async fn shun_silences_the_protected_host_and_only_it() {
     let scenario = builtin("shun").unwrap();
     let events = run(&scenario, 7, hinted(&scenario)).await;
     let all = probes(&events);
-    let protected: Vec<_> = all.iter().filter(|r| r.addr == host("127.0.3.10")).collect();
+    let protected: Vec<_> = all
+        .iter()
+        .filter(|r| r.addr == host("127.0.3.10"))
+        .collect();
     // Answers first: the ban only starts after 50 SYNs within 5 s.
     let first_timeout = protected
         .iter()
         .position(|r| r.outcome == TIMEOUT)
         .expect("the IPS bans the scanner");
-    assert!(first_timeout >= 40, "answers before the ban: {first_timeout}");
-    assert!(protected[..first_timeout].iter().all(|r| r.outcome.is_answer()));
+    assert!(
+        first_timeout >= 40,
+        "answers before the ban: {first_timeout}"
+    );
+    assert!(
+        protected[..first_timeout]
+            .iter()
+            .all(|r| r.outcome.is_answer())
+    );
     // The first silent probe is reported after its two attempts time out (2 × 1 s), so the ban
     // began about 2 s before it.
     let ban_start = protected[first_timeout].t_us - 2_000_000;
