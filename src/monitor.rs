@@ -142,7 +142,7 @@ mod tests {
     fn record(host: u32, port: u16, outcome: ProbeOutcome, t_us: u64) -> ScanEvent {
         ScanEvent::Probe(ProbeRecord {
             host,
-            addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8 + 1)),
+            addr: IpAddr::V4(Ipv4Addr::from(0x7f00_0001 + host)),
             port,
             outcome,
             connect_us: 120,
@@ -156,7 +156,7 @@ mod tests {
     fn started(host: u32) -> ScanEvent {
         ScanEvent::HostStarted {
             host,
-            addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8 + 1)),
+            addr: IpAddr::V4(Ipv4Addr::from(0x7f00_0001 + host)),
             name: None,
             t_us: 0,
         }
@@ -223,5 +223,53 @@ mod tests {
         assert_eq!(s.timeline[1].timeouts, 4);
         assert_eq!(s.latency.len(), 2);
         assert_eq!(s.finished, Some((FinishReason::Completed, 1_600_000)));
+    }
+
+    #[test]
+    fn memory_grows_with_responsive_hosts_not_with_probes() {
+        let mut m = Monitor::new();
+        let silent_hosts = (SILENT_HOST_SAMPLE + 500) as u32;
+        for host in 0..silent_hosts {
+            m.apply(&ScanEvent::HostStarted {
+                host,
+                addr: IpAddr::V4(Ipv4Addr::from(0x7f01_0000 + host)),
+                name: None,
+                t_us: 0,
+            });
+            for port in 0..20 {
+                m.apply(&record(
+                    host,
+                    port,
+                    ProbeOutcome::Filtered(FilterReason::NoResponse),
+                    5,
+                ));
+            }
+            m.apply(&ScanEvent::HostDone { host, t_us: 5 });
+        }
+        // One responsive host with many closed ports and two open ones.
+        m.apply(&started(0));
+        for port in 1..=50_000 {
+            let outcome = if port % 25_000 == 0 {
+                ProbeOutcome::Open
+            } else {
+                ProbeOutcome::Closed
+            };
+            m.apply(&record(0, port, outcome, 6));
+        }
+        let s = m.state();
+        assert_eq!(s.probes_done(), u64::from(silent_hosts) * 20 + 50_000);
+        assert_eq!(s.hosts.len(), 1, "silent hosts are reduced to a counter");
+        assert_eq!(s.silent_hosts, u64::from(silent_hosts));
+        assert_eq!(
+            s.silent_sample.len(),
+            SILENT_HOST_SAMPLE,
+            "the address sample is capped"
+        );
+        assert_eq!(
+            s.hosts[&0].open_ports.len(),
+            2,
+            "closed ports are counted, not listed"
+        );
+        assert_eq!(s.hosts[&0].counts.closed, 49_998);
     }
 }
