@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod detector;
 pub mod duration;
 pub mod engine;
 pub mod error;
