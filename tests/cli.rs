@@ -451,3 +451,39 @@ fn ctrl_c_stops_cleanly_with_partial_results_and_exit_130() {
     assert!(stdout.contains("Scan stopped"), "{stdout}");
     assert!(!text(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn a_slash_8_with_1000_ports_starts_at_once_in_constant_memory() {
+    use std::io::{BufRead, BufReader};
+    // 16,777,216 loopback hosts × 1,000 ports: read the first 20,000 results, then stop.
+    let mut child = scanwatch()
+        .args(["scan", "127.0.0.0/8", "--top-ports", "1000", "--json", "-q"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let start: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(start["hosts"], 16_777_216u64);
+    assert_eq!(start["probes"], 16_777_216_000u64);
+    let mut probes = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().contains("\"type\":\"probe\"") {
+            probes += 1;
+            if probes == 20_000 {
+                break;
+            }
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(probes, 20_000);
+    assert!(peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
+}
