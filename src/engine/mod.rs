@@ -10,14 +10,17 @@
 pub mod control;
 pub mod permute;
 pub mod plan;
+mod sink;
+mod slab;
 
+use std::future::{Future, poll_fn};
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -32,6 +35,8 @@ use crate::event::{
 use crate::probe::Prober;
 use control::ControlReceiver;
 use plan::HostOrder;
+use sink::{EventSink, FlushClock};
+use slab::TaskSlab;
 
 /// Events buffered between the engine and the monitor before the engine waits.
 pub const EVENT_CAPACITY: usize = 16 * 1024;
@@ -70,7 +75,7 @@ pub fn start<P: Prober>(
     let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
     let shared = Arc::new(Shared {
         prober,
-        events: tx,
+        events: EventSink::new(tx),
         in_flight: AtomicU32::new(0),
         slot_freed: Notify::new(),
         timeout_us: AtomicU64::new(params.timeout.as_micros() as u64),
@@ -98,10 +103,8 @@ pub fn start<P: Prober>(
     let task = tokio::spawn(async move {
         let reason = scheduler.run().await;
         let t_us = shared.now_us();
-        let _ = shared
-            .events
-            .send(ScanEvent::Finished { reason, t_us })
-            .await;
+        shared.events.push(ScanEvent::Finished { reason, t_us });
+        shared.events.flush().await;
         reason
     });
     RunningScan {
@@ -114,8 +117,9 @@ pub fn start<P: Prober>(
 /// State shared by the scheduler and the probe tasks.
 struct Shared<P> {
     prober: P,
-    events: mpsc::Sender<ScanEvent>,
+    events: EventSink,
     in_flight: AtomicU32,
+    /// Signalled when probes finish, so the scheduler can hand out their slots.
     slot_freed: Notify,
     timeout_us: AtomicU64,
     retries: AtomicU32,
@@ -128,9 +132,9 @@ impl<P> Shared<P> {
         self.start.elapsed().as_micros() as u64
     }
 
-    async fn emit(&self, event: ScanEvent) {
-        // A consumer that went away does not stop the scan; the events are simply not kept.
-        let _ = self.events.send(event).await;
+    /// Queues `event` for the consumer (see `EventSink` for when it is sent).
+    fn emit(&self, event: ScanEvent) {
+        self.events.push(event);
     }
 }
 
@@ -228,40 +232,120 @@ impl Lanes {
 
 /// Runs the probes handed to it, many at once, until its job channel closes and its probes are
 /// done, or the scan is stopped (probes in flight are then dropped).
-async fn lane<P: Prober>(shared: Arc<Shared<P>>, mut jobs: mpsc::UnboundedReceiver<Vec<Job>>) {
-    let mut running = FuturesUnordered::new();
-    let mut open = true;
+async fn lane<P: Prober>(shared: Arc<Shared<P>>, jobs: mpsc::UnboundedReceiver<Vec<Job>>) {
     let stop = shared.stop.clone();
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
-    while open || !running.is_empty() {
-        tokio::select! {
-            biased;
-            _ = &mut stopped => return,
-            batch = jobs.recv(), if open => match batch {
-                Some(batch) => {
+    let mut lane = Lane {
+        shared: &shared,
+        start_probe: |job| run_probe(&shared, job),
+        jobs,
+        open: true,
+        running: TaskSlab::new(),
+        flush_clock: FlushClock::new(),
+    };
+    loop {
+        match poll_fn(|cx| lane.poll_round(cx, stopped.as_mut())).await {
+            LaneStep::Stopped => return,
+            LaneStep::Backlog => shared.events.flush().await,
+            LaneStep::Done => {
+                shared.events.flush().await;
+                return;
+            }
+        }
+    }
+}
+
+/// What interrupts a lane's polling.
+enum LaneStep {
+    /// The scan was stopped.
+    Stopped,
+    /// The event channel is full: the lane waits for the consumer before going on.
+    Backlog,
+    /// No more jobs will come and every probe is done.
+    Done,
+}
+
+/// A lane's state: its probes and where their jobs come from.
+struct Lane<'a, P, S, F> {
+    shared: &'a Shared<P>,
+    /// Makes the future that runs one job.
+    start_probe: S,
+    jobs: mpsc::UnboundedReceiver<Vec<Job>>,
+    open: bool,
+    running: TaskSlab<F>,
+    flush_clock: FlushClock,
+}
+
+impl<P: Prober, S: Fn(Job) -> F, F: Future<Output = ()>> Lane<'_, P, S, F> {
+    /// Takes new jobs and polls the woken probes once, then yields to the runtime.
+    fn poll_round(
+        &mut self,
+        cx: &mut Context<'_>,
+        stopped: Pin<&mut impl Future<Output = ()>>,
+    ) -> Poll<LaneStep> {
+        if stopped.poll(cx).is_ready() {
+            return Poll::Ready(LaneStep::Stopped);
+        }
+        self.take_jobs(cx);
+        if let Poll::Ready(completed) = self.running.poll_woken(cx) {
+            if completed > 0 {
+                self.shared.slot_freed.notify_one();
+            }
+            if self.running.has_woken() {
+                return self.yield_busy(cx);
+            }
+        }
+        self.go_idle()
+    }
+
+    /// Starts the jobs the scheduler has sent.
+    fn take_jobs(&mut self, cx: &mut Context<'_>) {
+        while self.open {
+            match self.jobs.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => {
                     for job in batch {
-                        running.push(run_probe(&shared, job));
+                        self.running.insert((self.start_probe)(job));
                     }
                 }
-                None => open = false,
-            },
-            Some(()) = running.next(), if !running.is_empty() => {}
+                Poll::Ready(None) => self.open = false,
+                Poll::Pending => break,
+            }
         }
+    }
+
+    /// More probes are woken: flush if events have waited long enough, and come back soon.
+    fn yield_busy(&mut self, cx: &mut Context<'_>) -> Poll<LaneStep> {
+        let events = &self.shared.events;
+        if self.flush_clock.due(events.queued()) && events.try_flush() >= EVENT_CAPACITY {
+            return Poll::Ready(LaneStep::Backlog);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Nothing to poll: hand every queued event to the consumer before waiting.
+    fn go_idle(&mut self) -> Poll<LaneStep> {
+        if self.shared.events.try_flush() > 0 {
+            return Poll::Ready(LaneStep::Backlog);
+        }
+        self.flush_clock.reset();
+        if !self.open && self.running.is_empty() {
+            return Poll::Ready(LaneStep::Done);
+        }
+        Poll::Pending
     }
 }
 
 impl<P: Prober> Scheduler<P> {
     async fn run(mut self) -> FinishReason {
-        self.shared
-            .emit(ScanEvent::Started {
-                hosts: self.plan.host_count,
-                ports_per_host: self.plan.ports_for_host(0),
-                probes: self.plan.probe_count(),
-                params: self.params,
-                seed: self.plan.seed(),
-            })
-            .await;
+        self.shared.emit(ScanEvent::Started {
+            hosts: self.plan.host_count,
+            ports_per_host: self.plan.ports_for_host(0),
+            probes: self.plan.probe_count(),
+            params: self.params,
+            seed: self.plan.seed(),
+        });
         loop {
             if self.shared.stop.is_cancelled() {
                 return self.drain(FinishReason::Stopped).await;
@@ -297,9 +381,7 @@ impl<P: Prober> Scheduler<P> {
         self.shared.retries.store(params.retries, Ordering::Relaxed);
         self.bucket.set_rate(params.rate);
         let t_us = self.shared.now_us();
-        self.shared
-            .emit(ScanEvent::ParamsChanged { params, t_us })
-            .await;
+        self.shared.emit(ScanEvent::ParamsChanged { params, t_us });
     }
 
     fn window_target(&self) -> usize {
@@ -331,7 +413,7 @@ impl<P: Prober> Scheduler<P> {
                 order,
                 next: 0,
             });
-            self.shared.emit(event).await;
+            self.shared.emit(event);
         }
     }
 
@@ -348,7 +430,7 @@ impl<P: Prober> Scheduler<P> {
                 return None;
             }
             let i = self.next_ready_host()?;
-            if let Some(at) = self.bucket.take(Instant::now()) {
+            if let Some(at) = self.bucket.take_limited() {
                 return Some(at);
             }
             let host = &mut self.window[i];
@@ -394,6 +476,8 @@ impl<P: Prober> Scheduler<P> {
             ControlGone,
             Counted(Option<u64>),
         }
+        // Whatever wakes the scheduler, the consumer sees what happened up to now.
+        self.shared.events.flush().await;
         let control_open = !self.control_gone;
         let shared = Arc::clone(&self.shared);
         let params = &mut self.ctl.params;
@@ -421,9 +505,7 @@ impl<P: Prober> Scheduler<P> {
                 self.host_count_later = None;
                 if let Some(hosts) = count {
                     let probes = self.plan.probe_count_for(hosts);
-                    self.shared
-                        .emit(ScanEvent::PlanCounted { hosts, probes })
-                        .await;
+                    self.shared.emit(ScanEvent::PlanCounted { hosts, probes });
                 }
             }
         }
@@ -444,14 +526,11 @@ async fn run_probe<P: Prober>(shared: &Shared<P>, job: Job) {
     host.in_flight.fetch_sub(1, Ordering::AcqRel);
     if host.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
         let t_us = shared.now_us();
-        shared
-            .emit(ScanEvent::HostDone {
-                host: host.id,
-                t_us,
-            })
-            .await;
+        shared.emit(ScanEvent::HostDone {
+            host: host.id,
+            t_us,
+        });
     }
-    shared.slot_freed.notify_one();
 }
 
 async fn attempts<P: Prober>(shared: &Shared<P>, host: &HostSlot, port: u16, seq: u64) {
@@ -479,16 +558,16 @@ async fn attempts<P: Prober>(shared: &Shared<P>, host: &HostSlot, port: u16, seq
                 attempt -= 1;
                 if local_failures >= MAX_LOCAL_ATTEMPTS {
                     // Given up: reported once more as a final local error, never a port state.
-                    shared.emit(ScanEvent::Probe(record)).await;
+                    shared.emit(ScanEvent::Probe(record));
                     return;
                 }
-                shared.emit(ScanEvent::LocalError(record)).await;
+                shared.emit(ScanEvent::LocalError(record));
                 tokio::time::sleep(local_backoff(local_failures)).await;
             }
             ProbeOutcome::Filtered(FilterReason::NoResponse)
                 if attempt <= shared.retries.load(Ordering::Relaxed) => {}
             _ => {
-                shared.emit(ScanEvent::Probe(record)).await;
+                shared.emit(ScanEvent::Probe(record));
                 return;
             }
         }
@@ -523,6 +602,13 @@ impl RateBucket {
 
     fn capacity(rate: Option<f64>) -> f64 {
         rate.map_or(f64::INFINITY, |r| (r * 0.02).max(1.0))
+    }
+
+    /// Takes one token when a rate is set (reading the clock only then); `Some(t)` means none is
+    /// available before `t`.
+    fn take_limited(&mut self) -> Option<Instant> {
+        self.rate?;
+        self.take(Instant::now())
     }
 
     /// Takes one token; `Some(t)` means none is available before `t`.

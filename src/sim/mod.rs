@@ -8,6 +8,7 @@
 
 mod network;
 mod scenario;
+mod ticks;
 
 pub use network::Simulated;
 pub use scenario::{MAX_SCENARIO_FILE_BYTES, Scenario, load_scenario_file, parse_scenario};

@@ -14,7 +14,8 @@
 //! interleave.
 //!
 //! Cost: the common path (no stateful behaviour) is a binary search, a few hash rounds, one
-//! log-normal sample and one timer; it allocates nothing. State is kept only where a behaviour
+//! log-normal sample and one wait on a millisecond timer shared with the other probes due then
+//! (`ticks`); it allocates per millisecond of virtual time, not per probe. State is kept only where a behaviour
 //! needs it: one 24-byte cell per host (`scope = "host"`) or one per entry (`scope = "group"`).
 
 use std::net::{IpAddr, SocketAddr};
@@ -27,6 +28,7 @@ use super::scenario::{
     AddrRange, BehaviourKind, DeceptionMode, HostSpec, LatencySpec, PortFate, PortSet, Scenario,
     Scope,
 };
+use super::ticks::Ticks;
 use crate::engine::permute::splitmix64;
 use crate::event::{AfterConnect, FilterReason, ProbeOutcome, ProbeResult};
 use crate::probe::Prober;
@@ -46,6 +48,8 @@ const STRIPES: usize = 16;
 /// A simulated network answering connect probes as its scenario says.
 pub struct Simulated {
     epoch: Instant,
+    /// The timers probes wait on, shared per millisecond.
+    ticks: Ticks,
     seed: u64,
     /// Virtual time (µs) from which every SYN and answer is lost; `u64::MAX` for never.
     link_loss_us: u64,
@@ -109,8 +113,10 @@ impl Simulated {
         }
         v4.sort_by_key(|r| r.first);
         v6.sort_by_key(|r| r.first);
+        let epoch = Instant::now();
         Simulated {
-            epoch: Instant::now(),
+            epoch,
+            ticks: Ticks::new(epoch),
             seed,
             link_loss_us: scenario.link_loss_at.map_or(u64::MAX, micros),
             hosts: hosts.into_boxed_slice(),
@@ -140,10 +146,10 @@ impl Simulated {
             if offset >= timeout_us || best.as_ref().is_some_and(|b| b.0 <= offset) {
                 break;
             }
-            if syn > 0 {
-                sleep_until(start, offset).await;
-            }
             let send_us = start_us.saturating_add(offset);
+            if syn > 0 {
+                self.ticks.sleep_until(send_us).await;
+            }
             if let SynFate::Answered {
                 outcome,
                 latency_us,
@@ -158,14 +164,22 @@ impl Simulated {
         }
         match best {
             Some((arrival, outcome, after_connect)) => {
-                sleep_until(start, arrival).await;
+                self.ticks
+                    .sleep_until(start_us.saturating_add(arrival))
+                    .await;
                 ProbeResult {
                     outcome,
                     connect_time: Duration::from_micros(arrival),
                     after_connect,
                 }
             }
-            None => no_answer(start, timeout).await,
+            None => {
+                // Rounded up, as a tokio timer rounds its deadline.
+                let timeout_ceil_us = u64::try_from(timeout.as_nanos().div_ceil(1000));
+                let deadline_us = start_us.saturating_add(timeout_ceil_us.unwrap_or(u64::MAX));
+                self.ticks.sleep_until(deadline_us).await;
+                ProbeResult::new(ProbeOutcome::Filtered(FilterReason::NoResponse), timeout)
+            }
         }
     }
 
@@ -338,15 +352,6 @@ async fn no_answer(start: Instant, timeout: Duration) -> ProbeResult {
         None => tokio::time::sleep(timeout).await,
     }
     ProbeResult::new(ProbeOutcome::Filtered(FilterReason::NoResponse), timeout)
-}
-
-/// Sleeps until `offset_us` after `start`.
-async fn sleep_until(start: Instant, offset_us: u64) {
-    let offset = Duration::from_micros(offset_us);
-    match start.checked_add(offset) {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => tokio::time::sleep(offset).await,
-    }
 }
 
 /// When SYN number `syn` (0 = first) leaves, in µs after the connect started: 0, 1 s, 3 s, 7 s …
