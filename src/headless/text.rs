@@ -77,31 +77,17 @@ fn host_report(out: &mut String, h: &HostState) {
         human_us(p50),
         human_us(p99)
     );
-    let mut hidden = Vec::new();
-    if h.counts.closed > 0 {
-        hidden.push(format!(
-            "{} closed tcp ports (conn-refused)",
-            thousands(h.counts.closed)
-        ));
-    }
-    if h.counts.timed_out > 0 {
-        hidden.push(format!(
-            "{} filtered tcp ports (no-response)",
-            thousands(h.counts.timed_out)
-        ));
-    }
-    if h.counts.unreachable > 0 {
-        hidden.push(format!(
-            "{} filtered tcp ports (unreachable)",
-            thousands(h.counts.unreachable)
-        ));
-    }
-    if h.counts.not_scanned > 0 {
-        hidden.push(format!(
-            "{} ports not scanned (local errors)",
-            thousands(h.counts.not_scanned)
-        ));
-    }
+    let c = &h.counts;
+    let hidden: Vec<String> = [
+        (c.closed, "closed tcp ports (conn-refused)"),
+        (c.timed_out, "filtered tcp ports (no-response)"),
+        (c.unreachable, "filtered tcp ports (unreachable)"),
+        (c.not_scanned, "ports not scanned (local errors)"),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("{} {what}", thousands(count)))
+    .collect();
     if !hidden.is_empty() {
         let _ = writeln!(out, "Not shown: {}", hidden.join(", "));
     }
