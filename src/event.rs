@@ -215,6 +215,8 @@ pub enum ScanEvent {
     Probe(ProbeRecord),
     /// An attempt failed on the scanner's side; the engine retries it.
     LocalError(ProbeRecord),
+    /// A sentinel re-probe (one attempt, outside the plan) asked for through `EngineControl`.
+    Sentinel(ProbeRecord),
     /// Every planned probe to this host is done.
     HostDone { host: HostId, t_us: u64 },
     /// Parameters changed while running (through `EngineControl`).

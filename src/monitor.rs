@@ -3,18 +3,41 @@
 //! Live scans, headless scans, the demo and replays all feed their events through here, so a
 //! replayed session rebuilds exactly the state the live run had.
 
-use crate::event::{ProbeOutcome, ProbeRecord, ScanEvent};
+use crate::detector::{AlarmThresholds, Detector};
+use crate::engine::SentinelRequest;
+use crate::event::{FilterReason, ProbeOutcome, ProbeRecord, ScanEvent};
 use crate::state::{HostState, MAX_CONNECT_US, PlanInfo, SILENT_HOST_SAMPLE, ScanState};
 
-/// Folds events into a `ScanState`.
-#[derive(Debug, Default)]
+/// Folds events into a `ScanState`, and feeds the `Detector` with every one.
+#[derive(Debug)]
 pub struct Monitor {
     state: ScanState,
+    detector: Detector,
+    alarms_version: u64,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Monitor::new()
+    }
 }
 
 impl Monitor {
     pub fn new() -> Self {
-        Monitor::default()
+        Monitor::with_thresholds(AlarmThresholds::default())
+    }
+
+    pub fn with_thresholds(thresholds: AlarmThresholds) -> Self {
+        Monitor {
+            state: ScanState::default(),
+            detector: Detector::new(thresholds),
+            alarms_version: 0,
+        }
+    }
+
+    /// Sentinel re-probes the detector wants sent (live scans pass them to `EngineControl`).
+    pub fn take_sentinel_requests(&mut self) -> Vec<SentinelRequest> {
+        self.detector.take_sentinel_requests()
     }
 
     pub fn state(&self) -> &ScanState {
@@ -27,6 +50,11 @@ impl Monitor {
 
     /// Folds one event.
     pub fn apply(&mut self, event: &ScanEvent) {
+        self.detector.observe(event);
+        if self.detector.version() != self.alarms_version {
+            self.alarms_version = self.detector.version();
+            self.state.alarms = self.detector.alarms().to_vec();
+        }
         let s = &mut self.state;
         match event {
             ScanEvent::Started {
@@ -63,6 +91,15 @@ impl Monitor {
                     .insert(*host, HostState::new(*host, *addr, name.clone(), *t_us));
             }
             ScanEvent::Probe(record) => self.fold_probe(record),
+            ScanEvent::Sentinel(r) => {
+                s.now_us = s.now_us.max(r.t_us);
+                if let Some(h) = s.hosts.get_mut(&r.host) {
+                    h.sentinels += 1;
+                    if r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse) {
+                        h.sentinels_silent += 1;
+                    }
+                }
+            }
             ScanEvent::LocalError(record) => {
                 s.now_us = s.now_us.max(record.t_us);
                 s.local_errors += 1;
@@ -104,7 +141,7 @@ impl Monitor {
         let bucket = s.bucket_mut(r.t_us);
         match r.outcome {
             ProbeOutcome::Open | ProbeOutcome::Closed => bucket.answers += 1,
-            ProbeOutcome::Filtered(crate::event::FilterReason::NoResponse) => bucket.timeouts += 1,
+            ProbeOutcome::Filtered(FilterReason::NoResponse) => bucket.timeouts += 1,
             ProbeOutcome::Filtered(_) => bucket.unreachable += 1,
             ProbeOutcome::LocalError(_) => {}
         }
@@ -113,6 +150,12 @@ impl Monitor {
             .entry(r.host)
             .or_insert_with(|| HostState::new(r.host, r.addr, None, r.t_us));
         host.counts.add(r.outcome);
+        if r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse)
+            && self.detector.is_suspect(r.host)
+        {
+            host.suspect += 1;
+            s.suspect += 1;
+        }
         if r.outcome.is_answer() {
             let us = r.connect_us.clamp(1, MAX_CONNECT_US);
             host.last_answer_us = Some(r.t_us);

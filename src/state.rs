@@ -78,6 +78,11 @@ pub struct HostState {
     pub started_us: u64,
     pub last_answer_us: Option<u64>,
     pub done: bool,
+    /// Timeouts after the detector saw this host's timeouts rise: suspect, not plainly filtered.
+    pub suspect: u64,
+    /// Sentinel re-probes sent to this host and how many went unanswered.
+    pub sentinels: u64,
+    pub sentinels_silent: u64,
 }
 
 impl HostState {
@@ -92,6 +97,9 @@ impl HostState {
             started_us,
             last_answer_us: None,
             done: false,
+            suspect: 0,
+            sentinels: 0,
+            sentinels_silent: 0,
         }
     }
 
@@ -157,6 +165,10 @@ pub struct ScanState {
     pub timeline: Vec<SecondBucket>,
     /// Scan time of the latest event, µs.
     pub now_us: u64,
+    /// Interference alarms, in the order raised (cleared ones keep their clear time).
+    pub alarms: Vec<crate::detector::Alarm>,
+    /// Timeouts counted as suspect across the scan.
+    pub suspect: u64,
     pub finished: Option<(FinishReason, u64)>,
 }
 
@@ -176,6 +188,8 @@ impl Default for ScanState {
             latency: global_histogram(),
             timeline: Vec::new(),
             now_us: 0,
+            alarms: Vec::new(),
+            suspect: 0,
             finished: None,
         }
     }
@@ -190,6 +204,11 @@ impl ScanState {
     /// Planned probes, when known.
     pub fn probes_total(&self) -> Option<u64> {
         self.plan.and_then(|p| p.probes)
+    }
+
+    /// Alarms not cleared.
+    pub fn active_alarms(&self) -> impl Iterator<Item = &crate::detector::Alarm> {
+        self.alarms.iter().filter(|a| a.is_active())
     }
 
     /// Hosts that answered, sorted by address.

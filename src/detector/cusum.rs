@@ -36,9 +36,11 @@ impl BernoulliCusum {
     }
 
     /// Adds one observation (`true`: the event, a timeout). Returns true when the sum is above
-    /// the threshold.
+    /// the threshold. The sum is capped at twice the threshold, so that once the events stop a
+    /// handful of normal observations bring it back to zero.
     pub fn observe(&mut self, event: bool) -> bool {
-        self.sum = (self.sum + if event { self.up } else { self.down }).max(0.0);
+        let next = self.sum + if event { self.up } else { self.down };
+        self.sum = next.clamp(0.0, 2.0 * self.threshold);
         self.signalled()
     }
 
@@ -90,6 +92,20 @@ mod tests {
         let mut c = BernoulliCusum::new(0.7, 0.95, 10.0);
         let at = first_signal(&mut c, std::iter::repeat_n(true, 100)).unwrap();
         assert!(at > 20, "{at}");
+    }
+
+    #[test]
+    fn a_long_silence_clears_after_a_few_answers() {
+        let mut c = BernoulliCusum::new(0.02, 0.9, 10.0);
+        for _ in 0..5000 {
+            c.observe(true);
+        }
+        assert_eq!(c.sum(), 20.0, "capped at twice the threshold");
+        let answers_to_clear = (0..100).position(|_| {
+            c.observe(false);
+            c.sum() == 0.0
+        });
+        assert_eq!(answers_to_clear, Some(8));
     }
 
     #[test]

@@ -1,10 +1,381 @@
-//! The interference detector (in progress): change-point tests and the alarm vocabulary.
+//! The interference detector: folds every event into per-host and global signals and raises
+//! alarms when the network starts interfering with the scan.
 //!
-//! The `Detector` that folds every event into per-host and global signals and raises alarms
-//! builds on these pieces.
+//! It is a pure function of the event stream (its clock is the events' scan time), so a replayed
+//! session raises the same alarms as the live run. The only thing it asks of the live engine is
+//! sentinel re-probes, which come back as events like everything else.
+//!
+//! Alarms raised so far: SHUN (per-host Bernoulli CUSUM on timeouts against the host's own
+//! baseline, confirmed by sentinel re-probes of a port the host answered on), DECEPTION (too many
+//! open ports, or most probed ports open), LOCAL (the scanner's own errors).
 
 pub mod alarm;
 pub mod cusum;
+pub mod thresholds;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 
 pub use alarm::{Alarm, AlarmKind, Scope};
 pub use cusum::BernoulliCusum;
+pub use thresholds::AlarmThresholds;
+
+use crate::engine::SentinelRequest;
+use crate::event::{FilterReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent};
+
+/// Outcomes kept per host for the evidence line.
+const RECENT: usize = 64;
+/// Ports per host remembered as sentinel candidates.
+const SENTINEL_PORTS: usize = 4;
+
+/// Per-host signals.
+#[derive(Debug)]
+struct HostSignals {
+    addr: IpAddr,
+    probes: u32,
+    baseline_timeouts: u32,
+    /// Set once the host answered and its baseline is known.
+    cusum: Option<BernoulliCusum>,
+    baseline_rate: f64,
+    /// Send time of the first timeout of the current CUSUM excursion.
+    excursion_start: Option<u64>,
+    /// The change point, once the CUSUM signalled.
+    changed_at: Option<u64>,
+    /// Last outcomes, true = timeout.
+    recent: VecDeque<bool>,
+    /// Ports the host answered on, open ones first.
+    answered: Vec<(u16, bool)>,
+    sentinel_failures: u32,
+    sentinel_pending: bool,
+    open: u64,
+}
+
+impl HostSignals {
+    fn new(addr: IpAddr) -> Self {
+        HostSignals {
+            addr,
+            probes: 0,
+            baseline_timeouts: 0,
+            cusum: None,
+            baseline_rate: 0.0,
+            excursion_start: None,
+            changed_at: None,
+            recent: VecDeque::with_capacity(RECENT),
+            answered: Vec::new(),
+            sentinel_failures: 0,
+            sentinel_pending: false,
+            open: 0,
+        }
+    }
+
+    fn remember_answer(&mut self, port: u16, open: bool) {
+        if self.answered.iter().any(|&(p, _)| p == port) {
+            return;
+        }
+        if self.answered.len() < SENTINEL_PORTS {
+            self.answered.push((port, open));
+        } else if open && let Some(slot) = self.answered.iter_mut().find(|(_, o)| !o) {
+            *slot = (port, open);
+        }
+        self.answered.sort_by_key(|&(_, o)| !o);
+    }
+
+    /// The port to re-probe: the n-th remembered one (open ports first).
+    fn sentinel_port(&self, n: u32) -> Option<u16> {
+        if self.answered.is_empty() {
+            return None;
+        }
+        Some(self.answered[n as usize % self.answered.len()].0)
+    }
+
+    fn recent_timeouts(&self) -> (usize, usize) {
+        (
+            self.recent.iter().filter(|&&t| t).count(),
+            self.recent.len(),
+        )
+    }
+}
+
+/// The timeout probability the CUSUM tests for: the configured target, or halfway from the
+/// baseline to certainty when the baseline is already high.
+fn target(configured: f64, baseline: f64) -> f64 {
+    configured.max(baseline + (1.0 - baseline) / 2.0)
+}
+
+/// Raises and clears interference alarms from the event stream.
+#[derive(Debug)]
+pub struct Detector {
+    th: AlarmThresholds,
+    hosts: HashMap<HostId, HostSignals>,
+    alarms: Vec<Alarm>,
+    active: HashMap<(AlarmKind, Scope), usize>,
+    requests: Vec<SentinelRequest>,
+    /// Times of recent local errors (µs).
+    local_errors: VecDeque<u64>,
+    /// Changes whenever an alarm is raised or cleared.
+    version: u64,
+}
+
+impl Detector {
+    pub fn new(th: AlarmThresholds) -> Self {
+        Detector {
+            th,
+            hosts: HashMap::new(),
+            alarms: Vec::new(),
+            active: HashMap::new(),
+            requests: Vec::new(),
+            local_errors: VecDeque::new(),
+            version: 0,
+        }
+    }
+
+    /// Changes whenever an alarm is raised or cleared, so views can tell cheaply.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Every alarm raised so far, in the order raised.
+    pub fn alarms(&self) -> &[Alarm] {
+        &self.alarms
+    }
+
+    /// Sentinel re-probes wanted since the last call (the live runner sends them to the engine).
+    pub fn take_sentinel_requests(&mut self) -> Vec<SentinelRequest> {
+        std::mem::take(&mut self.requests)
+    }
+
+    /// True when probes to this host now are suspect: its timeouts rose above its baseline and
+    /// a port it answered on before went silent too.
+    pub fn is_suspect(&self, host: HostId) -> bool {
+        self.hosts
+            .get(&host)
+            .is_some_and(|h| h.changed_at.is_some() && h.sentinel_failures > 0)
+    }
+
+    /// Folds one event; returns how many alarms it raised.
+    pub fn observe(&mut self, event: &ScanEvent) -> usize {
+        let before = self.alarms.len();
+        match event {
+            ScanEvent::HostStarted { host, addr, .. } => {
+                self.hosts.insert(*host, HostSignals::new(*addr));
+            }
+            ScanEvent::Probe(r) => self.probe(r),
+            ScanEvent::Sentinel(r) => self.sentinel(r),
+            ScanEvent::LocalError(r) => self.local_error(r.t_us),
+            // A finished host that never answered cannot interfere with anything.
+            ScanEvent::HostDone { host, .. }
+                if self.hosts.get(host).is_some_and(|h| h.cusum.is_none()) =>
+            {
+                self.hosts.remove(host);
+            }
+            _ => {}
+        }
+        self.alarms.len() - before
+    }
+
+    fn probe(&mut self, r: &ProbeRecord) {
+        if matches!(r.outcome, ProbeOutcome::LocalError(_)) {
+            return;
+        }
+        let th = self.th;
+        let host = self
+            .hosts
+            .entry(r.host)
+            .or_insert_with(|| HostSignals::new(r.addr));
+        let timed_out = r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse);
+        host.probes += 1;
+        if host.recent.len() == RECENT {
+            host.recent.pop_front();
+        }
+        host.recent.push_back(timed_out);
+        match r.outcome {
+            ProbeOutcome::Open => {
+                host.open += 1;
+                host.remember_answer(r.port, true);
+            }
+            ProbeOutcome::Closed => host.remember_answer(r.port, false),
+            _ => {}
+        }
+        let mut signalled = false;
+        match &mut host.cusum {
+            None => {
+                if timed_out {
+                    host.baseline_timeouts += 1;
+                }
+                if host.probes >= th.baseline_probes && !host.answered.is_empty() {
+                    host.baseline_rate = f64::from(host.baseline_timeouts) / f64::from(host.probes);
+                    // A host whose ports are mostly filtered from the start has nothing to lose:
+                    // no change in its timeouts could be told from its baseline.
+                    if host.baseline_rate <= cusum::MAX_BASELINE {
+                        host.cusum = Some(BernoulliCusum::new(
+                            host.baseline_rate,
+                            target(th.cusum_target, host.baseline_rate),
+                            th.cusum_threshold,
+                        ));
+                    } else {
+                        host.baseline_timeouts = 0;
+                        host.probes = 0;
+                    }
+                }
+            }
+            Some(cusum) => {
+                let was_zero = cusum.sum() == 0.0;
+                signalled = cusum.observe(timed_out);
+                if was_zero && cusum.sum() > 0.0 {
+                    host.excursion_start = Some(r.t_us.saturating_sub(r.connect_us));
+                }
+                if cusum.sum() == 0.0 {
+                    host.excursion_start = None;
+                    if host.changed_at.is_some() {
+                        host.changed_at = None;
+                        host.sentinel_failures = 0;
+                        let addr = host.addr;
+                        self.clear(AlarmKind::Shun, Scope::Host { addr }, r.t_us);
+                    }
+                }
+            }
+        }
+        let host = self.hosts.get_mut(&r.host).expect("inserted above");
+        if signalled && host.changed_at.is_none() {
+            host.changed_at = Some(host.excursion_start.unwrap_or(r.t_us));
+            host.sentinel_failures = 0;
+            self.request_sentinel(r.host);
+        }
+        self.check_deception(r);
+    }
+
+    fn request_sentinel(&mut self, id: HostId) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        if host.sentinel_pending {
+            return;
+        }
+        if let Some(port) = host.sentinel_port(host.sentinel_failures) {
+            host.sentinel_pending = true;
+            self.requests.push(SentinelRequest {
+                host: id,
+                addr: host.addr,
+                port,
+            });
+        }
+    }
+
+    fn sentinel(&mut self, r: &ProbeRecord) {
+        let th = self.th;
+        let Some(host) = self.hosts.get_mut(&r.host) else {
+            return;
+        };
+        host.sentinel_pending = false;
+        let Some(changed_at) = host.changed_at else {
+            return;
+        };
+        match r.outcome {
+            ProbeOutcome::Filtered(FilterReason::NoResponse) => {
+                host.sentinel_failures += 1;
+                if host.sentinel_failures < th.sentinel_failures {
+                    self.request_sentinel(r.host);
+                    return;
+                }
+                let (timeouts, of) = host.recent_timeouts();
+                let evidence = format!(
+                    "{timeouts} of the last {of} probes timed out (baseline {:.0}%); \
+                     sentinel {}/tcp, answered before, silent {} times",
+                    host.baseline_rate * 100.0,
+                    r.port,
+                    host.sentinel_failures
+                );
+                let scope = Scope::Host { addr: host.addr };
+                self.raise(AlarmKind::Shun, scope, changed_at, r.t_us, evidence);
+            }
+            ProbeOutcome::LocalError(_) => self.request_sentinel(r.host),
+            // The host still answers on a port it answered on before: not a shun. Its timeouts
+            // are what they are now; take them as its new baseline.
+            _ => {
+                let (timeouts, of) = host.recent_timeouts();
+                let recent = timeouts as f64 / of.max(1) as f64;
+                host.baseline_rate = host.baseline_rate.max(recent);
+                host.cusum = (host.baseline_rate <= cusum::MAX_BASELINE).then(|| {
+                    BernoulliCusum::new(
+                        host.baseline_rate,
+                        target(th.cusum_target, host.baseline_rate),
+                        th.cusum_threshold,
+                    )
+                });
+                host.changed_at = None;
+                host.excursion_start = None;
+                host.sentinel_failures = 0;
+            }
+        }
+    }
+
+    fn check_deception(&mut self, r: &ProbeRecord) {
+        let th = self.th;
+        let Some(host) = self.hosts.get(&r.host) else {
+            return;
+        };
+        let many = host.open >= th.deception_open_ports;
+        let most = host.probes >= th.deception_min_probes
+            && host.open as f64 > th.deception_open_fraction * f64::from(host.probes);
+        if !(many || most) {
+            return;
+        }
+        let scope = Scope::Host { addr: host.addr };
+        if self.active.contains_key(&(AlarmKind::Deception, scope)) {
+            return;
+        }
+        let evidence = format!(
+            "{} of {} probed ports open (real hosts rarely have more than {} open, or {:.0}% of those probed)",
+            host.open,
+            host.probes,
+            th.deception_open_ports,
+            th.deception_open_fraction * 100.0
+        );
+        self.raise(AlarmKind::Deception, scope, r.t_us, r.t_us, evidence);
+    }
+
+    fn local_error(&mut self, t_us: u64) {
+        let window = self.th.local_window_us();
+        self.local_errors.push_back(t_us);
+        while self
+            .local_errors
+            .front()
+            .is_some_and(|&t| t + window < t_us)
+        {
+            self.local_errors.pop_front();
+        }
+        if self.local_errors.len() as u32 >= self.th.local_errors {
+            let since = *self.local_errors.front().unwrap_or(&t_us);
+            let evidence = format!(
+                "{} local errors (descriptors or ephemeral ports) within {:.0} s",
+                self.local_errors.len(),
+                window as f64 / 1e6
+            );
+            self.raise(AlarmKind::Local, Scope::Scan, since, t_us, evidence);
+        }
+    }
+
+    /// Raises an alarm once per kind and scope while it is active.
+    fn raise(&mut self, kind: AlarmKind, scope: Scope, since_us: u64, t_us: u64, evidence: String) {
+        if self.active.contains_key(&(kind, scope)) {
+            return;
+        }
+        self.version += 1;
+        self.active.insert((kind, scope), self.alarms.len());
+        self.alarms.push(Alarm {
+            kind,
+            scope,
+            since_us,
+            raised_us: t_us,
+            cleared_us: None,
+            evidence,
+        });
+    }
+
+    fn clear(&mut self, kind: AlarmKind, scope: Scope, t_us: u64) {
+        if let Some(i) = self.active.remove(&(kind, scope)) {
+            self.version += 1;
+            self.alarms[i].cleared_us = Some(t_us);
+        }
+    }
+}

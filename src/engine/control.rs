@@ -8,10 +8,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::event::ScanParams;
+use std::net::IpAddr;
+
+use crate::event::{HostId, ScanParams};
+
+/// A request to re-probe a port a host answered on before (see `EngineControl::sentinel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentinelRequest {
+    pub host: HostId,
+    pub addr: IpAddr,
+    pub port: u16,
+}
 
 /// Bounds the control enforces on every change.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +46,7 @@ impl Default for ControlLimits {
 #[derive(Debug, Clone)]
 pub struct EngineControl {
     params: Arc<watch::Sender<ScanParams>>,
+    sentinels: mpsc::UnboundedSender<SentinelRequest>,
     stop: CancellationToken,
     limits: ControlLimits,
 }
@@ -43,6 +54,7 @@ pub struct EngineControl {
 /// The engine's side of the control channel.
 pub(crate) struct ControlReceiver {
     pub params: watch::Receiver<ScanParams>,
+    pub sentinels: mpsc::UnboundedReceiver<SentinelRequest>,
     pub stop: CancellationToken,
 }
 
@@ -50,13 +62,20 @@ impl EngineControl {
     pub(crate) fn new(initial: ScanParams, limits: ControlLimits) -> (Self, ControlReceiver) {
         let initial = clamp(initial, limits);
         let (tx, rx) = watch::channel(initial);
+        let (sentinel_tx, sentinel_rx) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let control = EngineControl {
             params: Arc::new(tx),
+            sentinels: sentinel_tx,
             stop: stop.clone(),
             limits,
         };
-        (control, ControlReceiver { params: rx, stop })
+        let receiver = ControlReceiver {
+            params: rx,
+            sentinels: sentinel_rx,
+            stop,
+        };
+        (control, receiver)
     }
 
     /// The parameters as last set.
@@ -100,6 +119,13 @@ impl EngineControl {
 
     pub fn resume(&self) -> ScanParams {
         self.update(|p| p.paused = false)
+    }
+
+    /// Re-probes `port` of a host once, outside the plan and its limits, and reports the result
+    /// as `ScanEvent::Sentinel`: the detector's way to ask "does this host still answer on a port
+    /// it answered on before?". Ignored once the scan has ended.
+    pub fn sentinel(&self, request: SentinelRequest) {
+        let _ = self.sentinels.send(request);
     }
 
     /// Ends the scan: no new probes; probes in flight are abandoned.

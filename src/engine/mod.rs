@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use control::{ControlLimits, EngineControl};
+pub use control::{ControlLimits, EngineControl, SentinelRequest};
 pub use plan::{ScanPlan, Shard};
 
 use crate::event::{
@@ -175,6 +175,16 @@ struct Job {
     host: Arc<HostSlot>,
     port: u16,
     seq: u64,
+    kind: JobKind,
+}
+
+/// Why a probe is sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JobKind {
+    /// Part of the plan: counted, retried, reported as `Probe`.
+    Plan,
+    /// A sentinel re-probe: one attempt, outside the limits, reported as `Sentinel`.
+    Sentinel,
 }
 
 /// Jobs to be sent to the lanes, gathered per dispatch round and sent as one batch per lane.
@@ -424,7 +434,28 @@ impl<P: Prober> Scheduler<P> {
         wait
     }
 
+    /// Hands out the sentinel re-probes asked for since the last round.
+    fn dispatch_sentinels(&mut self) {
+        while let Ok(request) = self.ctl.sentinels.try_recv() {
+            let slot = Arc::new(HostSlot {
+                id: request.host,
+                addr: request.addr,
+                in_flight: AtomicU32::new(0),
+                pending: AtomicU32::new(0),
+            });
+            let seq = self.seq;
+            self.seq += 1;
+            self.lanes.push(Job {
+                host: slot,
+                port: request.port,
+                seq,
+                kind: JobKind::Sentinel,
+            });
+        }
+    }
+
     async fn dispatch_round(&mut self) -> Option<Instant> {
+        self.dispatch_sentinels();
         loop {
             if self.shared.in_flight.load(Ordering::Acquire) >= self.params.concurrency {
                 return None;
@@ -446,6 +477,7 @@ impl<P: Prober> Scheduler<P> {
                 host: slot,
                 port,
                 seq,
+                kind: JobKind::Plan,
             });
             if exhausted {
                 self.window.remove(i);
@@ -475,12 +507,14 @@ impl<P: Prober> Scheduler<P> {
             Other,
             ControlGone,
             Counted(Option<u64>),
+            Sentinel(SentinelRequest),
         }
         // Whatever wakes the scheduler, the consumer sees what happened up to now.
         self.shared.events.flush().await;
         let control_open = !self.control_gone;
         let shared = Arc::clone(&self.shared);
         let params = &mut self.ctl.params;
+        let sentinels = &mut self.ctl.sentinels;
         let later = &mut self.host_count_later;
         let counting = later.is_some();
         let woken = tokio::select! {
@@ -494,6 +528,10 @@ impl<P: Prober> Scheduler<P> {
                 Woken::Counted(count.ok())
             }
             _ = shared.slot_freed.notified() => Woken::Other,
+            request = sentinels.recv(), if control_open => match request {
+                Some(request) => Woken::Sentinel(request),
+                None => Woken::ControlGone,
+            },
             _ = tokio::time::sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => {
                 Woken::Other
             }
@@ -501,6 +539,24 @@ impl<P: Prober> Scheduler<P> {
         match woken {
             Woken::Other => {}
             Woken::ControlGone => self.control_gone = true,
+            Woken::Sentinel(request) => {
+                let slot = Arc::new(HostSlot {
+                    id: request.host,
+                    addr: request.addr,
+                    in_flight: AtomicU32::new(0),
+                    pending: AtomicU32::new(0),
+                });
+                let seq = self.seq;
+                self.seq += 1;
+                self.lanes.push(Job {
+                    host: slot,
+                    port: request.port,
+                    seq,
+                    kind: JobKind::Sentinel,
+                });
+                self.dispatch_sentinels();
+                self.lanes.flush();
+            }
             Woken::Counted(count) => {
                 self.host_count_later = None;
                 if let Some(hosts) = count {
@@ -520,7 +576,15 @@ impl<P: Prober> Scheduler<P> {
 
 /// One (host, port) pair from dispatch to final outcome, with its retries.
 async fn run_probe<P: Prober>(shared: &Shared<P>, job: Job) {
-    let Job { host, port, seq } = job;
+    let Job {
+        host,
+        port,
+        seq,
+        kind,
+    } = job;
+    if kind == JobKind::Sentinel {
+        return sentinel(shared, &host, port, seq).await;
+    }
     attempts(shared, &host, port, seq).await;
     shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     host.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -572,6 +636,26 @@ async fn attempts<P: Prober>(shared: &Shared<P>, host: &HostSlot, port: u16, seq
             }
         }
     }
+}
+
+/// One sentinel attempt; a local error is reported as it is (the detector ignores it).
+async fn sentinel<P: Prober>(shared: &Shared<P>, host: &HostSlot, port: u16, seq: u64) {
+    let timeout = Duration::from_micros(shared.timeout_us.load(Ordering::Relaxed));
+    let result = shared
+        .prober
+        .probe(SocketAddr::new(host.addr, port), timeout)
+        .await;
+    shared.emit(ScanEvent::Sentinel(ProbeRecord {
+        host: host.id,
+        addr: host.addr,
+        port,
+        outcome: result.outcome,
+        connect_us: result.connect_time.as_micros() as u64,
+        attempt: 1,
+        seq,
+        t_us: shared.now_us(),
+        after_connect: result.after_connect,
+    }));
 }
 
 /// 5 ms, 10 ms, 20 ms … up to 1 s: gives the kernel time to free descriptors or ports.

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::detector::Alarm;
 use crate::event::{AfterConnect, ProbeRecord, ScanParams};
 use crate::ports::service_name;
 use crate::state::{HostState, ScanState};
@@ -35,6 +36,8 @@ pub enum Line<'a> {
     },
     Probe(ProbeOut),
     LocalError(ProbeOut),
+    Sentinel(ProbeOut),
+    Alarm(AlarmOut),
     Params {
         t_us: u64,
         params: ParamsOut,
@@ -114,6 +117,36 @@ fn after_connect_str(a: &AfterConnect) -> Option<&'static str> {
     }
 }
 
+/// An interference alarm, as raised (or, in the summary, with its clear time).
+#[derive(Debug, Serialize)]
+pub struct AlarmOut {
+    pub kind: &'static str,
+    pub scope: String,
+    pub since_us: u64,
+    pub raised_us: u64,
+    pub cleared_us: Option<u64>,
+    pub evidence: String,
+    pub cause: &'static str,
+    pub action: &'static str,
+    pub line: String,
+}
+
+impl From<&Alarm> for AlarmOut {
+    fn from(a: &Alarm) -> Self {
+        AlarmOut {
+            kind: a.kind.as_str(),
+            scope: a.scope.to_string(),
+            since_us: a.since_us,
+            raised_us: a.raised_us,
+            cleared_us: a.cleared_us,
+            evidence: a.evidence.clone(),
+            cause: a.kind.cause(),
+            action: a.kind.action(),
+            line: a.line(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct SummaryOut {
     pub finish: &'static str,
@@ -128,6 +161,9 @@ pub struct SummaryOut {
     pub hosts_silent: u64,
     pub hosts: Vec<HostOut>,
     pub latency_us: Option<Percentiles>,
+    /// Timeouts after a host's change point: suspect rather than plainly filtered.
+    pub suspect: u64,
+    pub alarms: Vec<AlarmOut>,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,6 +174,7 @@ pub struct HostOut {
     pub open: Vec<PortOut>,
     pub closed: u64,
     pub filtered: u64,
+    pub suspect: u64,
     pub latency_us: Option<Percentiles>,
 }
 
@@ -172,6 +209,7 @@ fn host_out(h: &HostState) -> HostOut {
             .collect(),
         closed: h.counts.closed,
         filtered: h.counts.filtered(),
+        suspect: h.suspect,
         latency_us: (!h.latency.is_empty()).then(|| Percentiles {
             p50: h.latency.value_at_quantile(0.5),
             p90: h.latency.value_at_quantile(0.9),
@@ -192,6 +230,7 @@ pub fn summary(state: &ScanState) -> SummaryOut {
         open: Vec::new(),
         closed: 0,
         filtered: u64::from(state.plan.map_or(0, |p| p.ports_per_host)),
+        suspect: 0,
         latency_us: None,
     }));
     let t = &state.totals;
@@ -217,5 +256,7 @@ pub fn summary(state: &ScanState) -> SummaryOut {
             p99: state.latency.value_at_quantile(0.99),
             max: state.latency.max(),
         }),
+        suspect: state.suspect,
+        alarms: state.alarms.iter().map(AlarmOut::from).collect(),
     }
 }

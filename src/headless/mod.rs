@@ -61,6 +61,7 @@ pub async fn run<W: Write, E: Write>(
         meter: ProgressMeter::default(),
         started: Instant::now(),
         progress_shown: false,
+        alarms_shown: 0,
     };
     let mut tick = tokio::time::interval(opts.progress_every());
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -77,6 +78,12 @@ pub async fn run<W: Write, E: Write>(
                     if let Err(e) = printer.event_line(&event, out) {
                         return printer.output_failed(e, control, events).await;
                     }
+                }
+                for request in printer.monitor.take_sentinel_requests() {
+                    control.sentinel(request);
+                }
+                if let Err(e) = printer.new_alarms(out, err) {
+                    return printer.output_failed(e, control, events).await;
                 }
             }
             _ = tick.tick() => {
@@ -99,6 +106,8 @@ struct Printer<'a> {
     meter: ProgressMeter,
     started: Instant,
     progress_shown: bool,
+    /// Alarms already announced.
+    alarms_shown: usize,
 }
 
 impl Printer<'_> {
@@ -126,6 +135,7 @@ impl Printer<'_> {
             },
             ScanEvent::Probe(r) => Line::Probe(ProbeOut::from(r)),
             ScanEvent::LocalError(r) => Line::LocalError(ProbeOut::from(r)),
+            ScanEvent::Sentinel(r) => Line::Sentinel(ProbeOut::from(r)),
             ScanEvent::ParamsChanged { params, t_us } => Line::Params {
                 t_us: *t_us,
                 params: ParamsOut::from(params),
@@ -143,6 +153,22 @@ impl Printer<'_> {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// Announces alarms the moment they are raised: a line on stderr, an `alarm` line in JSON.
+    fn new_alarms<W: Write, E: Write>(&mut self, out: &mut W, err: &mut E) -> io::Result<()> {
+        let alarms = &self.monitor.state().alarms;
+        for alarm in &alarms[self.alarms_shown.min(alarms.len())..] {
+            if self.progress_shown {
+                let _ = write!(err, "\r\x1b[K");
+            }
+            let _ = writeln!(err, "ALARM {}", alarm.line());
+            if self.opts.json {
+                write_json(out, &Line::Alarm(jsonl::AlarmOut::from(alarm)))?;
+            }
+        }
+        self.alarms_shown = alarms.len();
         Ok(())
     }
 

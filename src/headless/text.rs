@@ -59,8 +59,24 @@ pub fn summary(state: &ScanState) -> String {
             }
         );
     }
+    alarms_section(&mut out, state);
     closing_line(&mut out, state);
     out
+}
+
+fn alarms_section(out: &mut String, state: &ScanState) {
+    if state.alarms.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Interference alarms:");
+    for alarm in &state.alarms {
+        let cleared = alarm
+            .cleared_us
+            .map(|t| format!(" [cleared at {:.1}s]", t as f64 / 1e6))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}{cleared}", alarm.line());
+    }
+    out.push('\n');
 }
 
 fn host_report(out: &mut String, h: &HostState) {
@@ -78,9 +94,14 @@ fn host_report(out: &mut String, h: &HostState) {
         human_us(p99)
     );
     let c = &h.counts;
+    let plain_timeouts = c.timed_out - h.suspect.min(c.timed_out);
     let hidden: Vec<String> = [
         (c.closed, "closed tcp ports (conn-refused)"),
-        (c.timed_out, "filtered tcp ports (no-response)"),
+        (plain_timeouts, "filtered tcp ports (no-response)"),
+        (
+            h.suspect,
+            "suspect tcp ports (no response after interference began)",
+        ),
         (c.unreachable, "filtered tcp ports (unreachable)"),
         (c.not_scanned, "ports not scanned (local errors)"),
     ]

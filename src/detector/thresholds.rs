@@ -1,0 +1,49 @@
+//! Detector thresholds, with their documented defaults (the config file's `[alarm]` section).
+
+use serde::{Deserialize, Serialize};
+
+/// When the detector raises alarms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlarmThresholds {
+    /// Probes to a host that form its baseline timeout rate (after its first answer).
+    pub baseline_probes: u32,
+    /// Timeout probability the CUSUM tests for (against the host's baseline).
+    pub cusum_target: f64,
+    /// CUSUM decision threshold: higher is slower but surer.
+    pub cusum_threshold: f64,
+    /// Sentinel re-probes that must fail before a SHUN is raised.
+    pub sentinel_failures: u32,
+    /// Open ports on one host beyond which it is a DECEPTION (Coalfire's "100+ open ports";
+    /// Censys: fewer than 1 % of hosts have more than 15).
+    pub deception_open_ports: u64,
+    /// Share of probed ports open beyond which a host is a DECEPTION ...
+    pub deception_open_fraction: f64,
+    /// ... once at least this many of its ports were probed.
+    pub deception_min_probes: u32,
+    /// Local errors within `local_window_s` that raise LOCAL.
+    pub local_errors: u32,
+    pub local_window_s: f64,
+}
+
+impl Default for AlarmThresholds {
+    fn default() -> Self {
+        AlarmThresholds {
+            baseline_probes: 30,
+            cusum_target: 0.9,
+            cusum_threshold: 10.0,
+            sentinel_failures: 2,
+            deception_open_ports: 100,
+            deception_open_fraction: 0.5,
+            deception_min_probes: 50,
+            local_errors: 10,
+            local_window_s: 1.0,
+        }
+    }
+}
+
+impl AlarmThresholds {
+    pub(crate) fn local_window_us(&self) -> u64 {
+        (self.local_window_s.max(0.0) * 1e6) as u64
+    }
+}

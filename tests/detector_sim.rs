@@ -1,0 +1,191 @@
+//! The detector on the simulated network, under the paused clock: the right alarm fires soon
+//! after the onset, on the right host, and clean networks raise nothing.
+
+use std::time::Duration;
+
+use scanwatch::detector::{Alarm, AlarmKind, Scope};
+use scanwatch::engine::{self, EngineOptions, ScanPlan};
+use scanwatch::event::{FilterReason, ProbeOutcome, ScanEvent, ScanParams};
+use scanwatch::monitor::Monitor;
+use scanwatch::sim::{Scenario, Simulated, builtin, parse_scenario};
+use scanwatch::state::ScanState;
+use scanwatch::targets::{TargetSet, parse_target_args, resolved_without_lookup};
+
+/// Runs a scenario as the live product does: events into the Monitor (and its Detector), the
+/// Detector's sentinel requests back to the engine. Returns the final state and every event.
+async fn run(scenario: &Scenario, seed: u64) -> (ScanState, Vec<ScanEvent>) {
+    let specs = parse_target_args(&scenario.targets()).unwrap();
+    let set = TargetSet::new(resolved_without_lookup(specs).unwrap(), Vec::new());
+    let ports = scanwatch::ports::parse_port_spec(scenario.port_spec()).unwrap();
+    let plan = ScanPlan::new(
+        Box::new(set.hosts()),
+        Some(set.upper_bound() as u64),
+        ports.into(),
+        seed,
+    );
+    let params = ScanParams {
+        concurrency: scenario.suggested_concurrency().unwrap_or(100),
+        max_per_host: 512,
+        timeout: scenario
+            .suggested_timeout()
+            .unwrap_or(Duration::from_secs(1)),
+        retries: 1,
+        rate: scenario.suggested_rate(),
+        paused: false,
+    };
+    let mut running = engine::start(
+        Simulated::new(scenario, seed),
+        plan,
+        params,
+        EngineOptions::default(),
+    );
+    let mut monitor = Monitor::new();
+    let mut events = Vec::new();
+    while let Some(event) = running.events.recv().await {
+        monitor.apply(&event);
+        for request in monitor.take_sentinel_requests() {
+            running.control.sentinel(request);
+        }
+        events.push(event);
+    }
+    (monitor.into_state(), events)
+}
+
+fn host_scope(addr: &str) -> Scope {
+    Scope::Host {
+        addr: addr.parse().unwrap(),
+    }
+}
+
+fn alarms_of(state: &ScanState, kind: AlarmKind) -> Vec<&Alarm> {
+    state.alarms.iter().filter(|a| a.kind == kind).collect()
+}
+
+/// Send time of the first probe to `addr` that got no answer: the onset of the interference.
+fn onset_us(events: &[ScanEvent], addr: &str) -> u64 {
+    let addr: std::net::IpAddr = addr.parse().unwrap();
+    events
+        .iter()
+        .find_map(|e| match e {
+            ScanEvent::Probe(r)
+                if r.addr == addr
+                    && r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse) =>
+            {
+                Some(r.t_us - r.connect_us * u64::from(r.attempt))
+            }
+            _ => None,
+        })
+        .expect("the host went silent")
+}
+
+#[tokio::test(start_paused = true)]
+async fn shun_fires_on_the_protected_host_within_seconds_of_the_onset() {
+    let scenario = builtin("shun").unwrap();
+    for seed in 1..=3 {
+        let (state, events) = run(&scenario, seed).await;
+        let shuns = alarms_of(&state, AlarmKind::Shun);
+        assert!(!shuns.is_empty(), "seed {seed}: no SHUN");
+        assert!(
+            state
+                .alarms
+                .iter()
+                .all(|a| a.kind == AlarmKind::Shun && a.scope == host_scope("127.0.3.10")),
+            "seed {seed}: only SHUN on the protected host: {:#?}",
+            state.alarms
+        );
+        let onset = onset_us(&events, "127.0.3.10");
+        let first = shuns[0];
+        // Detection delay: two timeouts of a probe (1 s each, one retry), a few more probes for
+        // the CUSUM, then two sentinel timeouts: within 6 s of the onset.
+        let delay = first.raised_us - onset;
+        assert!(
+            delay <= 6_000_000,
+            "seed {seed}: raised {delay} µs after the onset"
+        );
+        assert!(
+            first.since_us.abs_diff(onset) <= 1_500_000,
+            "seed {seed}: since {} vs onset {onset}",
+            first.since_us
+        );
+        // Probes after the change point are suspect, not plainly filtered.
+        let host = state
+            .up_hosts()
+            .into_iter()
+            .find(|h| h.addr.to_string() == "127.0.3.10")
+            .unwrap();
+        assert!(host.suspect > 500, "seed {seed}: suspect {}", host.suspect);
+        assert!(host.sentinels >= 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn deception_fires_on_every_tarpit_host_and_nothing_else() {
+    let scenario = builtin("tarpit").unwrap();
+    let (state, _) = run(&scenario, 4).await;
+    let deceptions = alarms_of(&state, AlarmKind::Deception);
+    let mut scopes: Vec<String> = deceptions.iter().map(|a| a.scope.to_string()).collect();
+    scopes.sort();
+    assert_eq!(scopes, ["127.0.6.10", "127.0.6.11", "127.0.6.12"]);
+    assert_eq!(state.alarms.len(), 3, "{:#?}", state.alarms);
+    for alarm in deceptions {
+        // Raised once 50 ports of the host were probed, all of them open.
+        assert!(alarm.evidence.starts_with("50 of 50"), "{}", alarm.evidence);
+    }
+}
+
+/// Healthy networks, down hosts, ports filtered from the start, slow but steady hosts and light
+/// random loss raise nothing.
+#[tokio::test(start_paused = true)]
+async fn clean_networks_raise_nothing() {
+    let clean = parse_scenario(
+        r#"
+name = "clean"
+description = "no interference, only awkward hosts"
+ports = "1-400"
+timeout = "1s"
+concurrency = 60
+rate = 200
+
+[[hosts]]
+addr = "127.0.20.1"
+open = "22,80,443"
+latency = { median = "1ms", p99 = "5ms" }
+
+[[hosts]]
+addr = "127.0.20.2"
+down = true
+
+[[hosts]]
+addr = "127.0.20.3"
+open = "80"
+filtered = "1-79,81-400"
+latency = { median = "2ms", p99 = "8ms" }
+
+[[hosts]]
+addr = "127.0.20.4"
+open = "22,25"
+filtered = "100-300"
+latency = { median = "2ms", p99 = "8ms" }
+
+[[hosts]]
+addr = "127.0.20.5"
+open = "22,80"
+latency = { median = "300ms", p99 = "700ms" }
+
+[[hosts]]
+addr = "127.0.20.6"
+open = "22,80"
+loss = 0.05
+latency = { median = "2ms", p99 = "10ms" }
+"#,
+        "test",
+    )
+    .unwrap();
+    for seed in 1..=10 {
+        let (state, _) = run(&clean, seed).await;
+        assert!(state.alarms.is_empty(), "seed {seed}: {:#?}", state.alarms);
+        assert_eq!(state.suspect, 0, "seed {seed}");
+    }
+    let (state, _) = run(&builtin("healthy").unwrap(), 1).await;
+    assert!(state.alarms.is_empty(), "{:#?}", state.alarms);
+}
