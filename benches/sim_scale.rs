@@ -93,11 +93,13 @@ fn main() {
     let rate = events as f64 / wall.as_secs_f64();
     println!("sim_scale: /16 x 100 ports, concurrency {concurrency}, paused clock");
     println!(
-        "  probes {}  events {}  hosts up {}  open {}  virtual time {:.1} s",
+        "  probes {}  events {}  hosts up {}  open {}  filtered {}  alarms {}  virtual time {:.1} s",
         state.probes_done(),
         events,
         state.up_hosts().len(),
         state.totals.open,
+        state.totals.filtered(),
+        state.alarms.len(),
         state.now_us as f64 / 1e6
     );
     println!(
