@@ -189,3 +189,32 @@ latency = { median = "2ms", p99 = "10ms" }
     let (state, _) = run(&builtin("healthy").unwrap(), 1).await;
     assert!(state.alarms.is_empty(), "{:#?}", state.alarms);
 }
+
+#[tokio::test(start_paused = true)]
+async fn rate_fires_when_answers_come_only_on_syn_retry() {
+    let scenario = builtin("ratelimit").unwrap();
+    for seed in 1..=3 {
+        let (state, _) = run(&scenario, seed).await;
+        let rates = alarms_of(&state, AlarmKind::Rate);
+        assert_eq!(
+            state.alarms.len(),
+            1,
+            "seed {seed}: only one RATE alarm: {:#?}",
+            state.alarms
+        );
+        let alarm = rates[0];
+        assert_eq!(alarm.scope, host_scope("127.0.4.10"));
+        // The WAF starts dropping at 10 s; the answers that came on retry were sent within a
+        // second of it, and the alarm follows within two seconds (four retry answers).
+        assert!(
+            (10_000_000..11_500_000).contains(&alarm.since_us),
+            "seed {seed}: since {}",
+            alarm.since_us
+        );
+        assert!(
+            alarm.raised_us - 10_000_000 <= 3_000_000,
+            "seed {seed}: raised at {}",
+            alarm.raised_us
+        );
+    }
+}

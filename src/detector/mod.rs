@@ -23,8 +23,14 @@ pub use thresholds::AlarmThresholds;
 use crate::engine::SentinelRequest;
 use crate::event::{FilterReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent};
 
-/// Outcomes kept per host for the evidence line.
-const RECENT: usize = 64;
+/// An answer slower than this (and than the host's own RTT by `RETRY_GAP_US`) came on the kernel's
+/// SYN retransmission: the first SYN was dropped (Linux resends after 1 s; RFC 6298 §2.1).
+const RETRY_MIN_US: u64 = 900_000;
+const RETRY_GAP_US: f64 = 800_000.0;
+/// Prompt answers in a row that clear a RATE alarm.
+const CLEAN_ANSWERS: u32 = 32;
+/// Weight of a new connect time in a host's RTT average.
+const RTT_WEIGHT: f64 = 0.1;
 /// Ports per host remembered as sentinel candidates.
 const SENTINEL_PORTS: usize = 4;
 
@@ -41,8 +47,20 @@ struct HostSignals {
     excursion_start: Option<u64>,
     /// The change point, once the CUSUM signalled.
     changed_at: Option<u64>,
-    /// Last outcomes, true = timeout.
-    recent: VecDeque<bool>,
+    /// Last 64 outcomes, set bit = timeout.
+    recent: BitWindow,
+    /// Last 64 answers, set bit = the answer came only on SYN retry.
+    retried: BitWindow,
+    /// Average connect time of prompt answers (µs); frozen as the baseline with the CUSUM.
+    rtt_us: f64,
+    /// Scan time of the latest answer that came on SYN retry.
+    last_retry_us: u64,
+    /// First SYN-retry answer of the current run of them.
+    retries_since: Option<u64>,
+    /// Answers to probes sent after the change point.
+    answers_after_change: u32,
+    /// Probes sent before this time (during a silence that has ended) say nothing about rates.
+    settled_after_us: u64,
     /// Ports the host answered on, open ones first.
     answered: Vec<(u16, bool)>,
     sentinel_failures: u32,
@@ -60,7 +78,13 @@ impl HostSignals {
             baseline_rate: 0.0,
             excursion_start: None,
             changed_at: None,
-            recent: VecDeque::with_capacity(RECENT),
+            recent: BitWindow::default(),
+            retried: BitWindow::default(),
+            rtt_us: 0.0,
+            last_retry_us: 0,
+            retries_since: None,
+            answers_after_change: 0,
+            settled_after_us: 0,
             answered: Vec::new(),
             sentinel_failures: 0,
             sentinel_pending: false,
@@ -89,10 +113,34 @@ impl HostSignals {
     }
 
     fn recent_timeouts(&self) -> (usize, usize) {
-        (
-            self.recent.iter().filter(|&&t| t).count(),
-            self.recent.len(),
-        )
+        (self.recent.ones() as usize, self.recent.len() as usize)
+    }
+
+    /// Whether an answer with this connect time came only on the SYN retransmission.
+    fn is_retry_answer(&self, connect_us: u64) -> bool {
+        connect_us >= RETRY_MIN_US && connect_us as f64 >= self.rtt_us + RETRY_GAP_US
+    }
+}
+
+/// The last (up to) 64 yes/no observations.
+#[derive(Debug, Default, Clone, Copy)]
+struct BitWindow {
+    bits: u64,
+    len: u8,
+}
+
+impl BitWindow {
+    fn push(&mut self, bit: bool) {
+        self.bits = (self.bits << 1) | u64::from(bit);
+        self.len = (self.len + 1).min(64);
+    }
+
+    fn ones(&self) -> u32 {
+        self.bits.count_ones()
+    }
+
+    fn len(&self) -> u32 {
+        u32::from(self.len)
     }
 }
 
@@ -184,10 +232,26 @@ impl Detector {
             .or_insert_with(|| HostSignals::new(r.addr));
         let timed_out = r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse);
         host.probes += 1;
-        if host.recent.len() == RECENT {
-            host.recent.pop_front();
+        host.recent.push(timed_out);
+        let sent_us = r.t_us.saturating_sub(r.connect_us);
+        let mut retry_answer = false;
+        if r.outcome.is_answer() && sent_us >= host.settled_after_us {
+            retry_answer = host.is_retry_answer(r.connect_us);
+            host.retried.push(retry_answer);
+            if retry_answer {
+                host.last_retry_us = r.t_us;
+                host.retries_since.get_or_insert(sent_us);
+            } else if host.cusum.is_none() {
+                let weight = if host.rtt_us == 0.0 { 1.0 } else { RTT_WEIGHT };
+                host.rtt_us += weight * (r.connect_us as f64 - host.rtt_us);
+            }
+            if host.retried.ones() == 0 {
+                host.retries_since = None;
+            }
+            if host.changed_at.is_some_and(|c| sent_us >= c) {
+                host.answers_after_change += 1;
+            }
         }
-        host.recent.push_back(timed_out);
         match r.outcome {
             ProbeOutcome::Open => {
                 host.open += 1;
@@ -229,6 +293,8 @@ impl Detector {
                     if host.changed_at.is_some() {
                         host.changed_at = None;
                         host.sentinel_failures = 0;
+                        host.settled_after_us = r.t_us;
+                        host.retried = BitWindow::default();
                         let addr = host.addr;
                         self.clear(AlarmKind::Shun, Scope::Host { addr }, r.t_us);
                     }
@@ -239,7 +305,11 @@ impl Detector {
         if signalled && host.changed_at.is_none() {
             host.changed_at = Some(host.excursion_start.unwrap_or(r.t_us));
             host.sentinel_failures = 0;
+            host.answers_after_change = 0;
             self.request_sentinel(r.host);
+        }
+        if r.outcome.is_answer() {
+            self.check_rate(r, retry_answer);
         }
         self.check_deception(r);
     }
@@ -277,6 +347,10 @@ impl Detector {
                     self.request_sentinel(r.host);
                     return;
                 }
+                if host.answers_after_change > 1 {
+                    // Answers still come, just fewer: a limit on the rate, not a ban.
+                    return;
+                }
                 let (timeouts, of) = host.recent_timeouts();
                 let evidence = format!(
                     "{timeouts} of the last {of} probes timed out (baseline {:.0}%); \
@@ -306,6 +380,35 @@ impl Detector {
                 host.excursion_start = None;
                 host.sentinel_failures = 0;
             }
+        }
+    }
+
+    /// RATE: a host's answers come on SYN retry: its first SYNs are being dropped.
+    fn check_rate(&mut self, r: &ProbeRecord, retry_answer: bool) {
+        let th = self.th;
+        let Some(host) = self.hosts.get(&r.host) else {
+            return;
+        };
+        let scope = Scope::Host { addr: host.addr };
+        if host.changed_at.is_some() || self.active.contains_key(&(AlarmKind::Shun, scope)) {
+            // While the host is silent or banned, answers around the edges of the silence come
+            // late too; that is the ban, not a rate limit.
+            return;
+        }
+        let retries = host.retried.ones();
+        if retries >= th.rate_retry_answers && retry_answer {
+            let evidence = format!(
+                "{retries} of the last {} answers came only on SYN retry (connect ≥ {:.1} s; the host's RTT is {:.1} ms); {:.0}% of its last {} probes timed out",
+                host.retried.len(),
+                RETRY_MIN_US as f64 / 1e6,
+                host.rtt_us / 1e3,
+                host.recent.ones() as f64 * 100.0 / f64::from(host.recent.len().max(1)),
+                host.recent.len(),
+            );
+            let since = host.retries_since.unwrap_or(r.t_us);
+            self.raise(AlarmKind::Rate, scope, since, r.t_us, evidence);
+        } else if retries == 0 && host.retried.len() >= CLEAN_ANSWERS {
+            self.clear(AlarmKind::Rate, scope, r.t_us);
         }
     }
 

@@ -14,6 +14,8 @@ pub struct AlarmThresholds {
     pub cusum_threshold: f64,
     /// Sentinel re-probes that must fail before a SHUN is raised.
     pub sentinel_failures: u32,
+    /// Answers among a host's last 64 that came only on SYN retry before RATE is raised.
+    pub rate_retry_answers: u32,
     /// Open ports on one host beyond which it is a DECEPTION (Coalfire's "100+ open ports";
     /// Censys: fewer than 1 % of hosts have more than 15).
     pub deception_open_ports: u64,
@@ -33,6 +35,7 @@ impl Default for AlarmThresholds {
             cusum_target: 0.9,
             cusum_threshold: 10.0,
             sentinel_failures: 2,
+            rate_retry_answers: 4,
             deception_open_ports: 100,
             deception_open_fraction: 0.5,
             deception_min_probes: 50,
