@@ -218,3 +218,33 @@ async fn rate_fires_when_answers_come_only_on_syn_retry() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn qos_fires_when_many_hosts_slow_down_together() {
+    let scenario = builtin("qos").unwrap();
+    for seed in 1..=3 {
+        let (state, _) = run(&scenario, seed).await;
+        let qos = alarms_of(&state, AlarmKind::Qos);
+        assert_eq!(qos.len(), 1, "seed {seed}: {:#?}", state.alarms);
+        assert_eq!(state.alarms.len(), 1, "seed {seed}: {:#?}", state.alarms);
+        // Inflation starts at 20 s on the /28; raised within 2 s.
+        let alarm = qos[0];
+        assert!(
+            (20_000_000..22_000_000).contains(&alarm.raised_us),
+            "seed {seed}: raised at {}",
+            alarm.raised_us
+        );
+        match alarm.scope {
+            Scope::Range { first, last } => {
+                let inside = |a: std::net::IpAddr| a.to_string().starts_with("127.0.7.");
+                assert!(inside(first) && inside(last));
+                assert_ne!(
+                    last.to_string(),
+                    "127.0.7.100",
+                    "the unthrottled host is not in it"
+                );
+            }
+            other => panic!("seed {seed}: scope {other:?}"),
+        }
+    }
+}

@@ -53,6 +53,12 @@ struct HostSignals {
     retried: BitWindow,
     /// Average connect time of prompt answers (µs); frozen as the baseline with the CUSUM.
     rtt_us: f64,
+    /// Average connect time of prompt answers since the baseline (µs).
+    rtt_now_us: f64,
+    /// The host's connect times are well above its baseline.
+    inflated: bool,
+    /// Scan time of its latest answer.
+    last_answer_us: u64,
     /// Scan time of the latest answer that came on SYN retry.
     last_retry_us: u64,
     /// First SYN-retry answer of the current run of them.
@@ -81,6 +87,9 @@ impl HostSignals {
             recent: BitWindow::default(),
             retried: BitWindow::default(),
             rtt_us: 0.0,
+            rtt_now_us: 0.0,
+            inflated: false,
+            last_answer_us: 0,
             last_retry_us: 0,
             retries_since: None,
             answers_after_change: 0,
@@ -142,6 +151,10 @@ impl BitWindow {
     fn len(&self) -> u32 {
         u32::from(self.len)
     }
+}
+
+fn host_addr(r: &ProbeRecord) -> IpAddr {
+    r.addr
 }
 
 /// The timeout probability the CUSUM tests for: the configured target, or halfway from the
@@ -244,7 +257,11 @@ impl Detector {
             } else if host.cusum.is_none() {
                 let weight = if host.rtt_us == 0.0 { 1.0 } else { RTT_WEIGHT };
                 host.rtt_us += weight * (r.connect_us as f64 - host.rtt_us);
+                host.rtt_now_us = host.rtt_us;
+            } else {
+                host.rtt_now_us += RTT_WEIGHT * (r.connect_us as f64 - host.rtt_now_us);
             }
+            host.last_answer_us = r.t_us;
             if host.retried.ones() == 0 {
                 host.retries_since = None;
             }
@@ -310,6 +327,7 @@ impl Detector {
         }
         if r.outcome.is_answer() {
             self.check_rate(r, retry_answer);
+            self.check_qos(r);
         }
         self.check_deception(r);
     }
@@ -410,6 +428,61 @@ impl Detector {
         } else if retries == 0 && host.retried.len() >= CLEAN_ANSWERS {
             self.clear(AlarmKind::Rate, scope, r.t_us);
         }
+    }
+
+    /// QOS: connect times well above their own baselines on many hosts at once.
+    fn check_qos(&mut self, r: &ProbeRecord) {
+        let th = self.th;
+        let Some(host) = self.hosts.get_mut(&r.host) else {
+            return;
+        };
+        if host.cusum.is_none() {
+            return;
+        }
+        let limit = (host.rtt_us * th.qos_factor).max(host.rtt_us + th.qos_min_extra_ms * 1e3);
+        let inflated = host.rtt_now_us > limit;
+        if inflated == host.inflated {
+            return;
+        }
+        host.inflated = inflated;
+        // Hosts that answered in the last ten seconds, with a baseline.
+        let recent = r.t_us.saturating_sub(10_000_000);
+        let live: Vec<&HostSignals> = self
+            .hosts
+            .values()
+            .filter(|h| h.cusum.is_some() && h.last_answer_us >= recent)
+            .collect();
+        let slow: Vec<&&HostSignals> = live.iter().filter(|h| h.inflated).collect();
+        let enough = slow.len() as u32 >= th.qos_min_hosts
+            && slow.len() as f64 >= th.qos_host_fraction * live.len() as f64;
+        if !enough {
+            if let Some(&(kind, scope)) =
+                self.active.keys().find(|(kind, _)| *kind == AlarmKind::Qos)
+            {
+                self.clear(kind, scope, r.t_us);
+            }
+            return;
+        }
+        if self.active.keys().any(|(kind, _)| *kind == AlarmKind::Qos) {
+            return;
+        }
+        let first = slow.iter().map(|h| h.addr).min().unwrap_or(host_addr(r));
+        let last = slow.iter().map(|h| h.addr).max().unwrap_or(host_addr(r));
+        let ratio = |h: &&&HostSignals| h.rtt_now_us / h.rtt_us.max(1.0);
+        let mut ratios: Vec<f64> = slow.iter().map(ratio).collect();
+        ratios.sort_by(f64::total_cmp);
+        let evidence = format!(
+            "connect times {:.1}× their own baselines (median) on {} of {} answering hosts",
+            ratios[ratios.len() / 2],
+            slow.len(),
+            live.len()
+        );
+        let scope = if first == last {
+            Scope::Host { addr: first }
+        } else {
+            Scope::Range { first, last }
+        };
+        self.raise(AlarmKind::Qos, scope, r.t_us, r.t_us, evidence);
     }
 
     fn check_deception(&mut self, r: &ProbeRecord) {

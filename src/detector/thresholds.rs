@@ -16,6 +16,14 @@ pub struct AlarmThresholds {
     pub sentinel_failures: u32,
     /// Answers among a host's last 64 that came only on SYN retry before RATE is raised.
     pub rate_retry_answers: u32,
+    /// A host's connect times are inflated above `qos_factor` × its baseline ...
+    pub qos_factor: f64,
+    /// ... and at least this much above it (milliseconds).
+    pub qos_min_extra_ms: f64,
+    /// Inflated hosts needed for QOS: at least this many ...
+    pub qos_min_hosts: u32,
+    /// ... and this share of the hosts answering.
+    pub qos_host_fraction: f64,
     /// Open ports on one host beyond which it is a DECEPTION (Coalfire's "100+ open ports";
     /// Censys: fewer than 1 % of hosts have more than 15).
     pub deception_open_ports: u64,
@@ -36,6 +44,10 @@ impl Default for AlarmThresholds {
             cusum_threshold: 10.0,
             sentinel_failures: 2,
             rate_retry_answers: 4,
+            qos_factor: 3.0,
+            qos_min_extra_ms: 5.0,
+            qos_min_hosts: 2,
+            qos_host_fraction: 0.25,
             deception_open_ports: 100,
             deception_open_fraction: 0.5,
             deception_min_probes: 50,
