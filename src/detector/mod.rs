@@ -67,6 +67,11 @@ struct HostSignals {
     answers_after_change: u32,
     /// Probes sent before this time (during a silence that has ended) say nothing about rates.
     settled_after_us: u64,
+    /// When its sentinels confirmed the silence (the SHUN evidence, waiting out the grace
+    /// period in case it is part of a RANGE or a LOST link).
+    silent_confirmed: Option<(u64, String)>,
+    /// Every planned probe to it is done.
+    done: bool,
     /// Ports the host answered on, open ones first.
     answered: Vec<(u16, bool)>,
     sentinel_failures: u32,
@@ -94,6 +99,8 @@ impl HostSignals {
             retries_since: None,
             answers_after_change: 0,
             settled_after_us: 0,
+            silent_confirmed: None,
+            done: false,
             answered: Vec::new(),
             sentinel_failures: 0,
             sentinel_pending: false,
@@ -153,6 +160,18 @@ impl BitWindow {
     }
 }
 
+/// The scan time an event carries, if any.
+fn event_time(event: &ScanEvent) -> Option<u64> {
+    match event {
+        ScanEvent::Probe(r) | ScanEvent::Sentinel(r) | ScanEvent::LocalError(r) => Some(r.t_us),
+        ScanEvent::HostStarted { t_us, .. }
+        | ScanEvent::HostDone { t_us, .. }
+        | ScanEvent::ParamsChanged { t_us, .. }
+        | ScanEvent::Finished { t_us, .. } => Some(*t_us),
+        _ => None,
+    }
+}
+
 fn host_addr(r: &ProbeRecord) -> IpAddr {
     r.addr
 }
@@ -175,6 +194,8 @@ pub struct Detector {
     local_errors: VecDeque<u64>,
     /// Changes whenever an alarm is raised or cleared.
     version: u64,
+    /// Hosts whose silence is confirmed, waiting for the grace period.
+    pending_silent: Vec<HostId>,
 }
 
 impl Detector {
@@ -187,6 +208,7 @@ impl Detector {
             requests: Vec::new(),
             local_errors: VecDeque::new(),
             version: 0,
+            pending_silent: Vec::new(),
         }
     }
 
@@ -223,15 +245,113 @@ impl Detector {
             ScanEvent::Probe(r) => self.probe(r),
             ScanEvent::Sentinel(r) => self.sentinel(r),
             ScanEvent::LocalError(r) => self.local_error(r.t_us),
-            // A finished host that never answered cannot interfere with anything.
-            ScanEvent::HostDone { host, .. }
-                if self.hosts.get(host).is_some_and(|h| h.cusum.is_none()) =>
-            {
-                self.hosts.remove(host);
+            ScanEvent::HostDone { host, .. } => {
+                // A finished host that never answered cannot interfere with anything.
+                if self.hosts.get(host).is_some_and(|h| h.cusum.is_none()) {
+                    self.hosts.remove(host);
+                } else if let Some(h) = self.hosts.get_mut(host) {
+                    h.done = true;
+                }
             }
             _ => {}
         }
+        if let Some(t_us) = event_time(event) {
+            let finished = matches!(event, ScanEvent::Finished { .. });
+            self.resolve_silences(t_us, finished);
+        }
         self.alarms.len() - before
+    }
+
+    /// Decides what confirmed silences mean once their grace period is over: the scanner's own
+    /// link (LOST: every answering host silent), a range block (RANGE: several hosts silent
+    /// within seconds), or one host shunning the scanner (SHUN).
+    fn resolve_silences(&mut self, t_us: u64, finished: bool) {
+        if self.pending_silent.is_empty() {
+            return;
+        }
+        let th = self.th;
+        let grace = th.grace_us();
+        let answering: Vec<&HostSignals> = self
+            .hosts
+            .values()
+            .filter(|h| h.cusum.is_some() && (!h.done || h.changed_at.is_some()))
+            .collect();
+        let silent: Vec<&HostSignals> = answering
+            .iter()
+            .copied()
+            .filter(|h| h.silent_confirmed.is_some())
+            .collect();
+        if answering.len() >= 2 && silent.len() == answering.len() {
+            let since = silent
+                .iter()
+                .filter_map(|h| h.changed_at)
+                .min()
+                .unwrap_or(t_us);
+            let evidence = format!(
+                "all {} answering hosts went silent, sentinels included, within {:.2} s",
+                silent.len(),
+                (silent
+                    .iter()
+                    .filter_map(|h| h.changed_at)
+                    .max()
+                    .unwrap_or(since)
+                    - since) as f64
+                    / 1e6
+            );
+            self.pending_silent.clear();
+            self.raise(AlarmKind::Lost, Scope::Scan, since, t_us, evidence);
+            return;
+        }
+        let oldest = self
+            .pending_silent
+            .iter()
+            .filter_map(|id| self.hosts.get(id)?.silent_confirmed.as_ref().map(|c| c.0))
+            .min()
+            .unwrap_or(t_us);
+        if !finished && t_us < oldest + grace {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_silent);
+        // Hosts whose silence began within the range window of each other form a RANGE.
+        let mut group: Vec<(IpAddr, u64)> = pending
+            .iter()
+            .filter_map(|id| {
+                let h = self.hosts.get(id)?;
+                Some((h.addr, h.changed_at?))
+            })
+            .collect();
+        group.sort_by_key(|&(_, at)| at);
+        let spread =
+            |g: &[(IpAddr, u64)]| g.last().map_or(0, |l| l.1) - g.first().map_or(0, |f| f.1);
+        if group.len() as u32 >= th.range_min_hosts && spread(&group) <= th.range_window_us() {
+            let first = group.iter().map(|g| g.0).min().expect("non-empty");
+            let last = group.iter().map(|g| g.0).max().expect("non-empty");
+            let evidence = format!(
+                "{} answering hosts went silent within {:.1} s of each other; their sentinels too",
+                group.len(),
+                spread(&group) as f64 / 1e6
+            );
+            let since = group[0].1;
+            self.raise(
+                AlarmKind::Range,
+                Scope::Range { first, last },
+                since,
+                t_us,
+                evidence,
+            );
+            return;
+        }
+        for id in pending {
+            let Some(h) = self.hosts.get(&id) else {
+                continue;
+            };
+            if let (Some(changed_at), Some((_, evidence))) =
+                (h.changed_at, h.silent_confirmed.clone())
+            {
+                let scope = Scope::Host { addr: h.addr };
+                self.raise(AlarmKind::Shun, scope, changed_at, t_us, evidence);
+            }
+        }
     }
 
     fn probe(&mut self, r: &ProbeRecord) {
@@ -246,7 +366,13 @@ impl Detector {
         let timed_out = r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse);
         host.probes += 1;
         host.recent.push(timed_out);
-        let sent_us = r.t_us.saturating_sub(r.connect_us);
+        // A timeout's connect time is the timeout of each attempt; all of them were silent.
+        let sent_us = if timed_out {
+            r.t_us
+                .saturating_sub(r.connect_us.saturating_mul(u64::from(r.attempt)))
+        } else {
+            r.t_us.saturating_sub(r.connect_us)
+        };
         let mut retry_answer = false;
         if r.outcome.is_answer() && sent_us >= host.settled_after_us {
             retry_answer = host.is_retry_answer(r.connect_us);
@@ -303,7 +429,7 @@ impl Detector {
                 let was_zero = cusum.sum() == 0.0;
                 signalled = cusum.observe(timed_out);
                 if was_zero && cusum.sum() > 0.0 {
-                    host.excursion_start = Some(r.t_us.saturating_sub(r.connect_us));
+                    host.excursion_start = Some(sent_us);
                 }
                 if cusum.sum() == 0.0 {
                     host.excursion_start = None;
@@ -312,6 +438,7 @@ impl Detector {
                         host.sentinel_failures = 0;
                         host.settled_after_us = r.t_us;
                         host.retried = BitWindow::default();
+                        host.silent_confirmed = None;
                         let addr = host.addr;
                         self.clear(AlarmKind::Shun, Scope::Host { addr }, r.t_us);
                     }
@@ -377,8 +504,11 @@ impl Detector {
                     r.port,
                     host.sentinel_failures
                 );
-                let scope = Scope::Host { addr: host.addr };
-                self.raise(AlarmKind::Shun, scope, changed_at, r.t_us, evidence);
+                let _ = changed_at;
+                if host.silent_confirmed.is_none() {
+                    host.silent_confirmed = Some((r.t_us, evidence));
+                    self.pending_silent.push(r.host);
+                }
             }
             ProbeOutcome::LocalError(_) => self.request_sentinel(r.host),
             // The host still answers on a port it answered on before: not a shun. Its timeouts
@@ -455,7 +585,10 @@ impl Detector {
         let slow: Vec<&&HostSignals> = live.iter().filter(|h| h.inflated).collect();
         let enough = slow.len() as u32 >= th.qos_min_hosts
             && slow.len() as f64 >= th.qos_host_fraction * live.len() as f64;
-        if !enough {
+        // Clear only well below the raise level, so that one host recovering does not flap it.
+        let recovered = (slow.len() as u32) < th.qos_min_hosts
+            || (slow.len() as f64) < th.qos_host_fraction / 2.0 * live.len() as f64;
+        if recovered {
             if let Some(&(kind, scope)) =
                 self.active.keys().find(|(kind, _)| *kind == AlarmKind::Qos)
             {
@@ -463,7 +596,7 @@ impl Detector {
             }
             return;
         }
-        if self.active.keys().any(|(kind, _)| *kind == AlarmKind::Qos) {
+        if !enough || self.active.keys().any(|(kind, _)| *kind == AlarmKind::Qos) {
             return;
         }
         let first = slow.iter().map(|h| h.addr).min().unwrap_or(host_addr(r));

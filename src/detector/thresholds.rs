@@ -14,6 +14,12 @@ pub struct AlarmThresholds {
     pub cusum_threshold: f64,
     /// Sentinel re-probes that must fail before a SHUN is raised.
     pub sentinel_failures: u32,
+    /// Seconds a confirmed silence waits to see whether other hosts go silent too (RANGE, LOST)
+    /// before it is raised as SHUN.
+    pub grace_s: f64,
+    /// Hosts silent within `range_window_s` of each other that make a RANGE.
+    pub range_min_hosts: u32,
+    pub range_window_s: f64,
     /// Answers among a host's last 64 that came only on SYN retry before RATE is raised.
     pub rate_retry_answers: u32,
     /// A host's connect times are inflated above `qos_factor` × its baseline ...
@@ -44,6 +50,9 @@ impl Default for AlarmThresholds {
             cusum_threshold: 10.0,
             sentinel_failures: 2,
             rate_retry_answers: 4,
+            grace_s: 3.0,
+            range_min_hosts: 3,
+            range_window_s: 5.0,
             qos_factor: 3.0,
             qos_min_extra_ms: 5.0,
             qos_min_hosts: 2,
@@ -58,6 +67,14 @@ impl Default for AlarmThresholds {
 }
 
 impl AlarmThresholds {
+    pub(crate) fn grace_us(&self) -> u64 {
+        (self.grace_s.max(0.0) * 1e6) as u64
+    }
+
+    pub(crate) fn range_window_us(&self) -> u64 {
+        (self.range_window_s.max(0.0) * 1e6) as u64
+    }
+
     pub(crate) fn local_window_us(&self) -> u64 {
         (self.local_window_s.max(0.0) * 1e6) as u64
     }
