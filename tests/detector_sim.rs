@@ -206,14 +206,15 @@ async fn rate_fires_when_answers_come_only_on_syn_retry() {
         let alarm = rates[0];
         assert_eq!(alarm.scope, host_scope("127.0.4.10"));
         // The WAF starts dropping at 10 s; the answers that came on retry were sent within a
-        // second of it, and the alarm follows within two seconds (four retry answers).
+        // second of it. Four retry answers, then three sentinels to an open port (to tell a SYN
+        // limit from an RST limit; dropped ones take the 2 s timeout): raised within 5 s.
         assert!(
             (10_000_000..11_500_000).contains(&alarm.since_us),
             "seed {seed}: since {}",
             alarm.since_us
         );
         assert!(
-            alarm.raised_us - 10_000_000 <= 3_000_000,
+            alarm.raised_us - 10_000_000 <= 5_000_000,
             "seed {seed}: raised at {}",
             alarm.raised_us
         );
@@ -317,6 +318,27 @@ latency = { median = "2ms", p99 = "6ms" }
                 assert!(last.to_string().starts_with("127.0.30."), "{last}");
             }
             other => panic!("seed {seed}: scope {other:?}"),
+        }
+    }
+}
+
+/// RSTLIMIT is not reliable yet (see the issue notes): today this only holds that whatever fires
+/// is on the RST-limited host and is a rate-dependent kind, never SHUN and never on the clean host.
+#[tokio::test(start_paused = true)]
+async fn rst_limited_host_raises_only_rate_dependent_alarms_on_itself() {
+    let scenario = builtin("rstlimit").unwrap();
+    for seed in 1..=5 {
+        let (state, _) = run(&scenario, seed).await;
+        for alarm in &state.alarms {
+            assert_eq!(
+                alarm.scope,
+                host_scope("127.0.5.10"),
+                "seed {seed}: {alarm:#?}"
+            );
+            assert!(
+                matches!(alarm.kind, AlarmKind::RstLimit | AlarmKind::Rate),
+                "seed {seed}: {alarm:#?}"
+            );
         }
     }
 }

@@ -27,6 +27,12 @@ use crate::event::{FilterReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent};
 /// SYN retransmission: the first SYN was dropped (Linux resends after 1 s; RFC 6298 §2.1).
 const RETRY_MIN_US: u64 = 900_000;
 const RETRY_GAP_US: f64 = 800_000.0;
+/// Probes after which a host without a known open port is judged without one.
+const NO_OPEN_PORT_AFTER: u32 = 300;
+/// Times a port that went silent in the scan is re-probed alone before it counts as filtered.
+const SILENT_REPROBES: u32 = 5;
+/// Sentinels sent to an open port to tell an RST limit from a SYN rate limit.
+const OPEN_SENTINELS: u32 = 3;
 /// Prompt answers in a row that clear a RATE alarm.
 const CLEAN_ANSWERS: u32 = 32;
 /// Weight of a new connect time in a host's RTT average.
@@ -72,11 +78,35 @@ struct HostSignals {
     silent_confirmed: Option<(u64, String)>,
     /// Every planned probe to it is done.
     done: bool,
+    /// The latest port that gave no answer (a candidate for re-probing alone).
+    last_silent_port: Option<u16>,
+    /// Working out who drops what, when its losses look rate-dependent.
+    loss_check: Option<LossCheck>,
+    /// No new loss check before this many probes (after one found the silence real).
+    next_loss_check: u32,
     /// Ports the host answered on, open ones first.
     answered: Vec<(u16, bool)>,
     sentinel_failures: u32,
     sentinel_pending: bool,
     open: u64,
+}
+
+/// Working out whether a host's rate-dependent losses are dropped SYNs (RATE) or dropped RSTs
+/// from closed ports (RSTLIMIT): a port that went silent is re-probed alone, and an open port
+/// gets three sentinels; open ports answering every time while closed ones go silent under load
+/// is an RST limit.
+#[derive(Debug, Clone)]
+struct LossCheck {
+    since_us: u64,
+    evidence: String,
+    /// The silent port re-probed, until its answers are in.
+    silent_port: Option<u16>,
+    silent_pending: u32,
+    silent_answered: u32,
+    open_port: Option<u16>,
+    open_pending: u32,
+    open_prompt: u32,
+    open_failed: u32,
 }
 
 impl HostSignals {
@@ -101,6 +131,9 @@ impl HostSignals {
             settled_after_us: 0,
             silent_confirmed: None,
             done: false,
+            last_silent_port: None,
+            loss_check: None,
+            next_loss_check: 0,
             answered: Vec::new(),
             sentinel_failures: 0,
             sentinel_pending: false,
@@ -118,6 +151,17 @@ impl HostSignals {
             *slot = (port, open);
         }
         self.answered.sort_by_key(|&(_, o)| !o);
+    }
+
+    fn open_port(&self) -> Option<u16> {
+        self.answered
+            .iter()
+            .find(|&&(_, open)| open)
+            .map(|&(p, _)| p)
+    }
+
+    fn answered_closed(&self) -> bool {
+        self.answered.iter().any(|&(_, open)| !open)
     }
 
     /// The port to re-probe: the n-th remembered one (open ports first).
@@ -158,6 +202,28 @@ impl BitWindow {
     fn len(&self) -> u32 {
         u32::from(self.len)
     }
+}
+
+/// Takes a host's recent timeout rate as its new baseline and forgets the change point.
+fn rebaseline(host: &mut HostSignals, th: AlarmThresholds) {
+    let (timeouts, of) = host.recent_timeouts();
+    let recent = timeouts as f64 / of.max(1) as f64;
+    host.baseline_rate = host.baseline_rate.max(recent);
+    host.cusum = (host.baseline_rate <= cusum::MAX_BASELINE).then(|| {
+        BernoulliCusum::new(
+            host.baseline_rate,
+            target(th.cusum_target, host.baseline_rate),
+            th.cusum_threshold,
+        )
+    });
+    host.changed_at = None;
+    host.excursion_start = None;
+    host.sentinel_failures = 0;
+    host.silent_confirmed = None;
+}
+
+fn host_probes(d: &Detector, id: HostId) -> u32 {
+    d.hosts.get(&id).map_or(0, |h| h.probes)
 }
 
 /// The scan time an event carries, if any.
@@ -366,6 +432,9 @@ impl Detector {
         let timed_out = r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse);
         host.probes += 1;
         host.recent.push(timed_out);
+        if timed_out {
+            host.last_silent_port = Some(r.port);
+        }
         // A timeout's connect time is the timeout of each attempt; all of them were silent.
         let sent_us = if timed_out {
             r.t_us
@@ -438,6 +507,7 @@ impl Detector {
                         host.sentinel_failures = 0;
                         host.settled_after_us = r.t_us;
                         host.retried = BitWindow::default();
+                        host.recent = BitWindow::default();
                         host.silent_confirmed = None;
                         let addr = host.addr;
                         self.clear(AlarmKind::Shun, Scope::Host { addr }, r.t_us);
@@ -450,11 +520,14 @@ impl Detector {
             host.changed_at = Some(host.excursion_start.unwrap_or(r.t_us));
             host.sentinel_failures = 0;
             host.answers_after_change = 0;
+            host.loss_check = None;
             self.request_sentinel(r.host);
         }
         if r.outcome.is_answer() {
             self.check_rate(r, retry_answer);
             self.check_qos(r);
+        } else if timed_out {
+            self.check_silent_closed_ports(r);
         }
         self.check_deception(r);
     }
@@ -477,6 +550,9 @@ impl Detector {
     }
 
     fn sentinel(&mut self, r: &ProbeRecord) {
+        if self.loss_check_sentinel(r) {
+            return;
+        }
         let th = self.th;
         let Some(host) = self.hosts.get_mut(&r.host) else {
             return;
@@ -493,7 +569,17 @@ impl Detector {
                     return;
                 }
                 if host.answers_after_change > 1 {
-                    // Answers still come, just fewer: a limit on the rate, not a ban.
+                    // Answers still come, just fewer: a limit on a rate, not a ban. Take the
+                    // losses as the new normal and find out who drops what.
+                    let (timeouts, of) = host.recent_timeouts();
+                    let evidence = format!(
+                        "{timeouts} of its last {of} probes timed out (baseline {:.0}%) while it still answers; sentinel {}/tcp silent {} times",
+                        host.baseline_rate * 100.0,
+                        r.port,
+                        host.sentinel_failures
+                    );
+                    rebaseline(host, th);
+                    self.start_loss_check(r.host, changed_at, evidence, None);
                     return;
                 }
                 let (timeouts, of) = host.recent_timeouts();
@@ -513,21 +599,7 @@ impl Detector {
             ProbeOutcome::LocalError(_) => self.request_sentinel(r.host),
             // The host still answers on a port it answered on before: not a shun. Its timeouts
             // are what they are now; take them as its new baseline.
-            _ => {
-                let (timeouts, of) = host.recent_timeouts();
-                let recent = timeouts as f64 / of.max(1) as f64;
-                host.baseline_rate = host.baseline_rate.max(recent);
-                host.cusum = (host.baseline_rate <= cusum::MAX_BASELINE).then(|| {
-                    BernoulliCusum::new(
-                        host.baseline_rate,
-                        target(th.cusum_target, host.baseline_rate),
-                        th.cusum_threshold,
-                    )
-                });
-                host.changed_at = None;
-                host.excursion_start = None;
-                host.sentinel_failures = 0;
-            }
+            _ => rebaseline(host, th),
         }
     }
 
@@ -545,6 +617,9 @@ impl Detector {
         }
         let retries = host.retried.ones();
         if retries >= th.rate_retry_answers && retry_answer {
+            if host.loss_check.is_some() || self.loss_alarm_active(scope) {
+                return;
+            }
             let evidence = format!(
                 "{retries} of the last {} answers came only on SYN retry (connect ≥ {:.1} s; the host's RTT is {:.1} ms); {:.0}% of its last {} probes timed out",
                 host.retried.len(),
@@ -554,9 +629,208 @@ impl Detector {
                 host.recent.len(),
             );
             let since = host.retries_since.unwrap_or(r.t_us);
-            self.raise(AlarmKind::Rate, scope, since, r.t_us, evidence);
-        } else if retries == 0 && host.retried.len() >= CLEAN_ANSWERS {
+            self.start_loss_check(r.host, since, evidence, None);
+        } else if retries == 0 && host.retried.len() >= CLEAN_ANSWERS && !self.lossy(host) {
             self.clear(AlarmKind::Rate, scope, r.t_us);
+            self.clear(AlarmKind::RstLimit, scope, r.t_us);
+        }
+    }
+
+    /// Whether a host still loses more than half the share of probes that starts a loss check.
+    fn lossy(&self, host: &HostSignals) -> bool {
+        f64::from(host.recent.ones())
+            >= self.th.loss_check_timeouts / 2.0 * f64::from(host.recent.len())
+    }
+
+    fn loss_alarm_active(&self, scope: Scope) -> bool {
+        self.active.contains_key(&(AlarmKind::Rate, scope))
+            || self.active.contains_key(&(AlarmKind::RstLimit, scope))
+    }
+
+    /// Many timeouts on a host that answers RST on other ports: are those silent ports really
+    /// filtered, or were their RSTs (or SYNs) dropped under load? Re-probe one alone.
+    fn check_silent_closed_ports(&mut self, r: &ProbeRecord) {
+        let th = self.th;
+        let Some(host) = self.hosts.get(&r.host) else {
+            return;
+        };
+        let scope = Scope::Host { addr: host.addr };
+        let lossy = host.recent.len() == 64
+            && f64::from(host.recent.ones()) >= th.loss_check_timeouts * 64.0;
+        if !lossy
+            || host.changed_at.is_some()
+            || host.loss_check.is_some()
+            || host.probes < host.next_loss_check
+            || !host.answered_closed()
+            || self.loss_alarm_active(scope)
+        {
+            return;
+        }
+        let evidence = format!(
+            "{} of its last 64 probes timed out while it answers RST on other ports",
+            host.recent.ones()
+        );
+        let since = r.t_us.saturating_sub(r.connect_us * u64::from(r.attempt));
+        self.start_loss_check(r.host, since, evidence, host.last_silent_port);
+    }
+
+    /// Starts a loss check: re-probe `silent_port` first if given, else the open port at once.
+    fn start_loss_check(
+        &mut self,
+        id: HostId,
+        since_us: u64,
+        evidence: String,
+        silent_port: Option<u16>,
+    ) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        let addr = host.addr;
+        let open_port = host.open_port();
+        host.loss_check = Some(LossCheck {
+            since_us,
+            evidence,
+            silent_port,
+            silent_pending: u32::from(silent_port.is_some()),
+            silent_answered: 0,
+            open_port,
+            open_pending: 0,
+            open_prompt: 0,
+            open_failed: 0,
+        });
+        match (silent_port, open_port) {
+            (Some(port), _) => self.requests.push(SentinelRequest {
+                host: id,
+                addr,
+                port,
+            }),
+            (None, Some(_)) => self.probe_open_port(id),
+            (None, None) if host_probes(self, id) < NO_OPEN_PORT_AFTER => {
+                // No open port seen yet to tell an RST limit from a SYN limit: ask later.
+                if let Some(host) = self.hosts.get_mut(&id) {
+                    host.loss_check = None;
+                    host.next_loss_check = host.probes + 64;
+                }
+            }
+            (None, None) => self.finish_loss_check(id, false, 0),
+        }
+    }
+
+    /// Sends the open-port sentinels of a loss check.
+    fn probe_open_port(&mut self, id: HostId) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        let addr = host.addr;
+        let Some(check) = host.loss_check.as_mut() else {
+            return;
+        };
+        let Some(port) = check.open_port else {
+            return;
+        };
+        check.open_pending = OPEN_SENTINELS;
+        for _ in 0..OPEN_SENTINELS {
+            self.requests.push(SentinelRequest {
+                host: id,
+                addr,
+                port,
+            });
+        }
+    }
+
+    /// A sentinel that belongs to a loss check. Returns false when it does not.
+    fn loss_check_sentinel(&mut self, r: &ProbeRecord) -> bool {
+        let Some(host) = self.hosts.get_mut(&r.host) else {
+            return false;
+        };
+        let prompt_limit = (host.rtt_us * 4.0).max(host.rtt_us + 50_000.0);
+        let Some(check) = host.loss_check.as_mut() else {
+            return false;
+        };
+        if check.silent_port == Some(r.port) && check.silent_pending > 0 {
+            // Re-probed one at a time, up to SILENT_REPROBES times, until it answers.
+            check.silent_pending -= 1;
+            check.silent_answered += 1;
+            if !r.outcome.is_answer() && check.silent_answered < SILENT_REPROBES {
+                check.silent_pending = 1;
+                let (addr, port) = (r.addr, r.port);
+                self.requests.push(SentinelRequest {
+                    host: r.host,
+                    addr,
+                    port,
+                });
+                return true;
+            }
+            check.silent_port = None;
+            if r.outcome.is_answer() {
+                // The port answers when re-probed: its silence was load, not a filter.
+                check.evidence.push_str(&format!(
+                    "; {}/tcp, silent in the scan, answered re-probe {} of {SILENT_REPROBES}",
+                    r.port, check.silent_answered
+                ));
+                if check.open_port.is_some() {
+                    self.probe_open_port(r.host);
+                } else if host.probes < NO_OPEN_PORT_AFTER {
+                    // No open port seen yet to tell an RST limit from a SYN limit: ask later.
+                    host.loss_check = None;
+                    host.next_loss_check = host.probes + 64;
+                } else {
+                    self.finish_loss_check(r.host, false, 0);
+                }
+            } else {
+                // Still silent: really filtered. Look again later.
+                host.loss_check = None;
+                host.next_loss_check = host.probes + 200;
+            }
+            return true;
+        }
+        if check.open_port != Some(r.port) || check.open_pending == 0 {
+            return false;
+        }
+        check.open_pending -= 1;
+        if r.outcome == ProbeOutcome::Open && (r.connect_us as f64) < prompt_limit {
+            check.open_prompt += 1;
+        } else {
+            check.open_failed += 1;
+        }
+        if check.open_pending == 0 {
+            let all_prompt = check.open_failed == 0;
+            let prompt = check.open_prompt;
+            self.finish_loss_check(r.host, all_prompt, prompt);
+        }
+        true
+    }
+
+    /// Raises RSTLIMIT when open ports answered every sentinel promptly, RATE otherwise.
+    fn finish_loss_check(&mut self, id: HostId, open_ports_fine: bool, prompt: u32) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        let Some(check) = host.loss_check.take() else {
+            return;
+        };
+        let addr = host.addr;
+        let t_us = host.last_answer_us.max(check.since_us);
+        let scope = Scope::Host { addr };
+        if open_ports_fine {
+            let evidence = format!(
+                "{}; open port {}/tcp answered {prompt} of {OPEN_SENTINELS} sentinels promptly",
+                check.evidence,
+                check.open_port.unwrap_or(0)
+            );
+            self.raise(AlarmKind::RstLimit, scope, check.since_us, t_us, evidence);
+        } else {
+            let evidence = match check.open_port {
+                Some(port) => format!(
+                    "{}; open port {port}/tcp answered only {prompt} of {OPEN_SENTINELS} sentinels promptly",
+                    check.evidence
+                ),
+                None => format!(
+                    "{} (no open port to tell an RST limit apart)",
+                    check.evidence
+                ),
+            };
+            self.raise(AlarmKind::Rate, scope, check.since_us, t_us, evidence);
         }
     }
 

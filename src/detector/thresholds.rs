@@ -14,6 +14,9 @@ pub struct AlarmThresholds {
     pub cusum_threshold: f64,
     /// Sentinel re-probes that must fail before a SHUN is raised.
     pub sentinel_failures: u32,
+    /// Share of a host's last 64 probes timing out, while it answers RST on other ports, that
+    /// makes the detector re-probe a silent port alone (RSTLIMIT or RATE when it answers).
+    pub loss_check_timeouts: f64,
     /// Seconds a confirmed silence waits to see whether other hosts go silent too (RANGE, LOST)
     /// before it is raised as SHUN.
     pub grace_s: f64,
@@ -51,6 +54,7 @@ impl Default for AlarmThresholds {
             sentinel_failures: 2,
             rate_retry_answers: 4,
             grace_s: 3.0,
+            loss_check_timeouts: 0.25,
             range_min_hosts: 3,
             range_window_s: 5.0,
             qos_factor: 3.0,
