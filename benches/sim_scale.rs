@@ -108,6 +108,9 @@ fn main() {
         rate,
         if rate >= 1e6 { "PASS" } else { "FAIL" }
     );
+    for alarm in &state.alarms {
+        println!("  alarm: {}", alarm.line());
+    }
     let rss = peak_rss_mb();
     println!(
         "  peak RSS {rss:.1} MB  (target <= 200 MB: {})",

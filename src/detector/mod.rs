@@ -31,6 +31,8 @@ const RETRY_GAP_US: f64 = 800_000.0;
 const NO_OPEN_PORT_AFTER: u32 = 300;
 /// Times a port that went silent in the scan is re-probed alone before it counts as filtered.
 const SILENT_REPROBES: u32 = 5;
+/// Smallest number of hosts the QOS share is taken over.
+const QOS_MIN_POPULATION: u32 = 12;
 /// Sentinels sent to an open port to tell an RST limit from a SYN rate limit.
 const OPEN_SENTINELS: u32 = 3;
 /// Prompt answers in a row that clear a RATE alarm.
@@ -61,6 +63,8 @@ struct HostSignals {
     rtt_us: f64,
     /// Average connect time of prompt answers since the baseline (µs).
     rtt_now_us: f64,
+    /// Its RTT baseline is set (with its timeout baseline); `rtt_now_us` moves from then on.
+    rtt_frozen: bool,
     /// The host's connect times are well above its baseline.
     inflated: bool,
     /// Scan time of its latest answer.
@@ -75,13 +79,13 @@ struct HostSignals {
     settled_after_us: u64,
     /// When its sentinels confirmed the silence (the SHUN evidence, waiting out the grace
     /// period in case it is part of a RANGE or a LOST link).
-    silent_confirmed: Option<(u64, String)>,
+    silent_confirmed: Option<Box<(u64, String)>>,
     /// Every planned probe to it is done.
     done: bool,
     /// The latest port that gave no answer (a candidate for re-probing alone).
     last_silent_port: Option<u16>,
     /// Working out who drops what, when its losses look rate-dependent.
-    loss_check: Option<LossCheck>,
+    loss_check: Option<Box<LossCheck>>,
     /// No new loss check before this many probes (after one found the silence real).
     next_loss_check: u32,
     /// Ports the host answered on, open ones first.
@@ -123,6 +127,7 @@ impl HostSignals {
             retried: BitWindow::default(),
             rtt_us: 0.0,
             rtt_now_us: 0.0,
+            rtt_frozen: false,
             inflated: false,
             last_answer_us: 0,
             last_retry_us: 0,
@@ -238,10 +243,6 @@ fn event_time(event: &ScanEvent) -> Option<u64> {
     }
 }
 
-fn host_addr(r: &ProbeRecord) -> IpAddr {
-    r.addr
-}
-
 /// The timeout probability the CUSUM tests for: the configured target, or halfway from the
 /// baseline to certainty when the baseline is already high.
 fn target(configured: f64, baseline: f64) -> f64 {
@@ -262,6 +263,9 @@ pub struct Detector {
     version: u64,
     /// Hosts whose silence is confirmed, waiting for the grace period.
     pending_silent: Vec<HostId>,
+    /// Hosts in progress with an RTT baseline, and how many of them are inflated (QOS).
+    qos_hosts: u32,
+    qos_inflated: u32,
 }
 
 impl Detector {
@@ -275,6 +279,8 @@ impl Detector {
             local_errors: VecDeque::new(),
             version: 0,
             pending_silent: Vec::new(),
+            qos_hosts: 0,
+            qos_inflated: 0,
         }
     }
 
@@ -316,6 +322,13 @@ impl Detector {
                 if self.hosts.get(host).is_some_and(|h| h.cusum.is_none()) {
                     self.hosts.remove(host);
                 } else if let Some(h) = self.hosts.get_mut(host) {
+                    if h.rtt_frozen && !h.done {
+                        self.qos_hosts -= 1;
+                        if h.inflated {
+                            h.inflated = false;
+                            self.qos_inflated -= 1;
+                        }
+                    }
                     h.done = true;
                 }
             }
@@ -411,9 +424,9 @@ impl Detector {
             let Some(h) = self.hosts.get(&id) else {
                 continue;
             };
-            if let (Some(changed_at), Some((_, evidence))) =
-                (h.changed_at, h.silent_confirmed.clone())
+            if let (Some(changed_at), Some(confirmed)) = (h.changed_at, h.silent_confirmed.clone())
             {
+                let evidence = confirmed.1;
                 let scope = Scope::Host { addr: h.addr };
                 self.raise(AlarmKind::Shun, scope, changed_at, t_us, evidence);
             }
@@ -449,7 +462,7 @@ impl Detector {
             if retry_answer {
                 host.last_retry_us = r.t_us;
                 host.retries_since.get_or_insert(sent_us);
-            } else if host.cusum.is_none() {
+            } else if !host.rtt_frozen {
                 let weight = if host.rtt_us == 0.0 { 1.0 } else { RTT_WEIGHT };
                 host.rtt_us += weight * (r.connect_us as f64 - host.rtt_us);
                 host.rtt_now_us = host.rtt_us;
@@ -482,6 +495,10 @@ impl Detector {
                     host.baseline_rate = f64::from(host.baseline_timeouts) / f64::from(host.probes);
                     // A host whose ports are mostly filtered from the start has nothing to lose:
                     // no change in its timeouts could be told from its baseline.
+                    if !host.rtt_frozen {
+                        host.rtt_frozen = true;
+                        self.qos_hosts += 1;
+                    }
                     if host.baseline_rate <= cusum::MAX_BASELINE {
                         host.cusum = Some(BernoulliCusum::new(
                             host.baseline_rate,
@@ -592,7 +609,7 @@ impl Detector {
                 );
                 let _ = changed_at;
                 if host.silent_confirmed.is_none() {
-                    host.silent_confirmed = Some((r.t_us, evidence));
+                    host.silent_confirmed = Some(Box::new((r.t_us, evidence)));
                     self.pending_silent.push(r.host);
                 }
             }
@@ -687,7 +704,7 @@ impl Detector {
         };
         let addr = host.addr;
         let open_port = host.open_port();
-        host.loss_check = Some(LossCheck {
+        host.loss_check = Some(Box::new(LossCheck {
             since_us,
             evidence,
             silent_port,
@@ -697,7 +714,7 @@ impl Detector {
             open_pending: 0,
             open_prompt: 0,
             open_failed: 0,
-        });
+        }));
         match (silent_port, open_port) {
             (Some(port), _) => self.requests.push(SentinelRequest {
                 host: id,
@@ -840,7 +857,7 @@ impl Detector {
         let Some(host) = self.hosts.get_mut(&r.host) else {
             return;
         };
-        if host.cusum.is_none() {
+        if !host.rtt_frozen || host.done {
             return;
         }
         let limit = (host.rtt_us * th.qos_factor).max(host.rtt_us + th.qos_min_extra_ms * 1e3);
@@ -849,40 +866,52 @@ impl Detector {
             return;
         }
         host.inflated = inflated;
-        // Hosts that answered in the last ten seconds, with a baseline.
-        let recent = r.t_us.saturating_sub(10_000_000);
-        let live: Vec<&HostSignals> = self
-            .hosts
-            .values()
-            .filter(|h| h.cusum.is_some() && h.last_answer_us >= recent)
-            .collect();
-        let slow: Vec<&&HostSignals> = live.iter().filter(|h| h.inflated).collect();
-        let enough = slow.len() as u32 >= th.qos_min_hosts
-            && slow.len() as f64 >= th.qos_host_fraction * live.len() as f64;
+        if inflated {
+            self.qos_inflated += 1;
+        } else {
+            self.qos_inflated -= 1;
+        }
+        // Few hosts in progress (at the start or the end of a scan) make a noisy share: count at
+        // least QOS_MIN_POPULATION.
+        let (slow, live) = (
+            f64::from(self.qos_inflated),
+            f64::from(self.qos_hosts.max(QOS_MIN_POPULATION)),
+        );
+        let active = self
+            .active
+            .keys()
+            .find(|(kind, _)| *kind == AlarmKind::Qos)
+            .copied();
         // Clear only well below the raise level, so that one host recovering does not flap it.
-        let recovered = (slow.len() as u32) < th.qos_min_hosts
-            || (slow.len() as f64) < th.qos_host_fraction / 2.0 * live.len() as f64;
+        let recovered =
+            self.qos_inflated < th.qos_min_hosts || slow < th.qos_host_fraction / 2.0 * live;
         if recovered {
-            if let Some(&(kind, scope)) =
-                self.active.keys().find(|(kind, _)| *kind == AlarmKind::Qos)
-            {
+            if let Some((kind, scope)) = active {
                 self.clear(kind, scope, r.t_us);
             }
             return;
         }
-        if !enough || self.active.keys().any(|(kind, _)| *kind == AlarmKind::Qos) {
+        let enough = self.qos_inflated >= th.qos_min_hosts && slow >= th.qos_host_fraction * live;
+        if !enough || active.is_some() {
             return;
         }
-        let first = slow.iter().map(|h| h.addr).min().unwrap_or(host_addr(r));
-        let last = slow.iter().map(|h| h.addr).max().unwrap_or(host_addr(r));
-        let ratio = |h: &&&HostSignals| h.rtt_now_us / h.rtt_us.max(1.0);
-        let mut ratios: Vec<f64> = slow.iter().map(ratio).collect();
+        let slow_hosts: Vec<&HostSignals> = self
+            .hosts
+            .values()
+            .filter(|h| h.inflated && !h.done)
+            .collect();
+        let first = slow_hosts.iter().map(|h| h.addr).min().unwrap_or(r.addr);
+        let last = slow_hosts.iter().map(|h| h.addr).max().unwrap_or(r.addr);
+        let mut ratios: Vec<f64> = slow_hosts
+            .iter()
+            .map(|h| h.rtt_now_us / h.rtt_us.max(1.0))
+            .collect();
         ratios.sort_by(f64::total_cmp);
         let evidence = format!(
             "connect times {:.1}× their own baselines (median) on {} of {} answering hosts",
-            ratios[ratios.len() / 2],
-            slow.len(),
-            live.len()
+            ratios.get(ratios.len() / 2).copied().unwrap_or(0.0),
+            self.qos_inflated,
+            self.qos_hosts
         );
         let scope = if first == last {
             Scope::Host { addr: first }

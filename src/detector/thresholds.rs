@@ -59,7 +59,7 @@ impl Default for AlarmThresholds {
             range_window_s: 5.0,
             qos_factor: 3.0,
             qos_min_extra_ms: 5.0,
-            qos_min_hosts: 2,
+            qos_min_hosts: 3,
             qos_host_fraction: 0.25,
             deception_open_ports: 100,
             deception_open_fraction: 0.5,
