@@ -437,21 +437,26 @@ impl<P: Prober> Scheduler<P> {
     /// Hands out the sentinel re-probes asked for since the last round.
     fn dispatch_sentinels(&mut self) {
         while let Ok(request) = self.ctl.sentinels.try_recv() {
-            let slot = Arc::new(HostSlot {
-                id: request.host,
-                addr: request.addr,
-                in_flight: AtomicU32::new(0),
-                pending: AtomicU32::new(0),
-            });
-            let seq = self.seq;
-            self.seq += 1;
-            self.lanes.push(Job {
-                host: slot,
-                port: request.port,
-                seq,
-                kind: JobKind::Sentinel,
-            });
+            self.push_sentinel(request);
         }
+    }
+
+    /// Queues one sentinel re-probe for the lanes (outside the plan's counts and limits).
+    fn push_sentinel(&mut self, request: SentinelRequest) {
+        let slot = Arc::new(HostSlot {
+            id: request.host,
+            addr: request.addr,
+            in_flight: AtomicU32::new(0),
+            pending: AtomicU32::new(0),
+        });
+        let seq = self.seq;
+        self.seq += 1;
+        self.lanes.push(Job {
+            host: slot,
+            port: request.port,
+            seq,
+            kind: JobKind::Sentinel,
+        });
     }
 
     async fn dispatch_round(&mut self) -> Option<Instant> {
@@ -540,20 +545,7 @@ impl<P: Prober> Scheduler<P> {
             Woken::Other => {}
             Woken::ControlGone => self.control_gone = true,
             Woken::Sentinel(request) => {
-                let slot = Arc::new(HostSlot {
-                    id: request.host,
-                    addr: request.addr,
-                    in_flight: AtomicU32::new(0),
-                    pending: AtomicU32::new(0),
-                });
-                let seq = self.seq;
-                self.seq += 1;
-                self.lanes.push(Job {
-                    host: slot,
-                    port: request.port,
-                    seq,
-                    kind: JobKind::Sentinel,
-                });
+                self.push_sentinel(request);
                 self.dispatch_sentinels();
                 self.lanes.flush();
             }
