@@ -6,11 +6,11 @@
 
 use std::time::Instant;
 
-use scanwatch::engine::{self, EngineOptions, ScanPlan};
+use scanwatch::demo::DemoPlan;
+use scanwatch::engine::{self, EngineOptions};
 use scanwatch::event::ScanParams;
 use scanwatch::monitor::Monitor;
 use scanwatch::sim::{Simulated, parse_scenario};
-use scanwatch::targets::{TargetSet, parse_target_args, resolved_without_lookup};
 
 const SCENARIO: &str = r#"
 name = "bench-16"
@@ -50,15 +50,7 @@ fn main() {
             .unwrap();
         runtime.block_on(async {
             let scenario = parse_scenario(SCENARIO, "bench").unwrap();
-            let specs = parse_target_args(&scenario.targets()).unwrap();
-            let set = TargetSet::new(resolved_without_lookup(specs).unwrap(), Vec::new());
-            let ports = scanwatch::ports::parse_port_spec(scenario.port_spec()).unwrap();
-            let plan = ScanPlan::new(
-                Box::new(set.hosts()),
-                Some(set.upper_bound() as u64),
-                ports.into(),
-                1,
-            );
+            let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(1);
             let params = ScanParams {
                 concurrency,
                 max_per_host: 100,

@@ -47,6 +47,17 @@ impl DemoPlan {
             scenario,
         })
     }
+
+    /// The scan plan over the scenario's targets and ports, in the port order of `seed`.
+    pub fn scan_plan(&self, seed: u64) -> ScanPlan {
+        let hosts = u64::try_from(self.targets.upper_bound()).unwrap_or(u64::MAX);
+        ScanPlan::new(
+            Box::new(self.targets.hosts()),
+            Some(hosts),
+            self.ports.clone().into(),
+            seed,
+        )
+    }
 }
 
 /// A running simulated scan.
@@ -80,13 +91,7 @@ impl SimWorld {
                     }
                 };
                 runtime.block_on(async move {
-                    let hosts = u64::try_from(plan.targets.upper_bound()).unwrap_or(u64::MAX);
-                    let scan_plan = ScanPlan::new(
-                        Box::new(plan.targets.hosts()),
-                        Some(hosts),
-                        plan.ports.into(),
-                        seed,
-                    );
+                    let scan_plan = plan.scan_plan(seed);
                     let prober = Simulated::new(&plan.scenario, seed);
                     let running =
                         engine::start(prober, scan_plan, params, EngineOptions::default());

@@ -3,26 +3,18 @@
 
 use std::time::Duration;
 
+use scanwatch::demo::DemoPlan;
 use scanwatch::detector::{Alarm, AlarmKind, Scope};
-use scanwatch::engine::{self, EngineOptions, ScanPlan};
+use scanwatch::engine::{self, EngineOptions};
 use scanwatch::event::{FilterReason, ProbeOutcome, ScanEvent, ScanParams};
 use scanwatch::monitor::Monitor;
 use scanwatch::sim::{Scenario, Simulated, builtin, parse_scenario};
 use scanwatch::state::ScanState;
-use scanwatch::targets::{TargetSet, parse_target_args, resolved_without_lookup};
 
 /// Runs a scenario as the live product does: events into the Monitor (and its Detector), the
 /// Detector's sentinel requests back to the engine. Returns the final state and every event.
 async fn run(scenario: &Scenario, seed: u64) -> (ScanState, Vec<ScanEvent>) {
-    let specs = parse_target_args(&scenario.targets()).unwrap();
-    let set = TargetSet::new(resolved_without_lookup(specs).unwrap(), Vec::new());
-    let ports = scanwatch::ports::parse_port_spec(scenario.port_spec()).unwrap();
-    let plan = ScanPlan::new(
-        Box::new(set.hosts()),
-        Some(set.upper_bound() as u64),
-        ports.into(),
-        seed,
-    );
+    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(seed);
     let params = ScanParams {
         concurrency: scenario.suggested_concurrency().unwrap_or(100),
         max_per_host: 512,

@@ -4,22 +4,14 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use scanwatch::engine::{self, EngineOptions, ScanPlan};
+use scanwatch::demo::DemoPlan;
+use scanwatch::engine::{self, EngineOptions};
 use scanwatch::event::{FilterReason, ProbeOutcome, ProbeRecord, ScanEvent, ScanParams};
 use scanwatch::sim::{Scenario, Simulated, builtin, parse_scenario};
-use scanwatch::targets::{TargetSet, parse_target_args, resolved_without_lookup};
 
 /// Runs `scenario` to the end through the engine and returns every event.
 async fn run(scenario: &Scenario, seed: u64, params: ScanParams) -> Vec<ScanEvent> {
-    let specs = parse_target_args(&scenario.targets()).unwrap();
-    let set = TargetSet::new(resolved_without_lookup(specs).unwrap(), Vec::new());
-    let ports = scanwatch::ports::parse_port_spec(scenario.port_spec()).unwrap();
-    let plan = ScanPlan::new(
-        Box::new(set.hosts()),
-        Some(set.upper_bound() as u64),
-        ports.into(),
-        seed,
-    );
+    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(seed);
     let mut running = engine::start(
         Simulated::new(scenario, seed),
         plan,
