@@ -83,6 +83,9 @@ fn config_command(args: &ConfigArgs) -> Result<i32, Failure> {
 /// Everything a scan needs, resolved from the command line, the config file and the defaults.
 struct ScanSetup {
     targets: TargetSet,
+    /// Hosts to scan when known before the scan starts, else where the count will arrive.
+    host_count: Option<u64>,
+    host_count_later: Option<oneshot::Receiver<u64>>,
     ports: Vec<u16>,
     params: ScanParams,
     seed: u64,
@@ -117,10 +120,9 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         ..setup.params
     };
 
-    let (host_count, host_count_later) = host_count(&setup.targets);
     let mut plan = ScanPlan::new(
         Box::new(setup.targets.hosts()),
-        host_count,
+        setup.host_count,
         setup.ports.into(),
         setup.seed,
     )
@@ -133,7 +135,7 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
             max_concurrency,
             ..ControlLimits::default()
         },
-        host_count_later,
+        host_count_later: setup.host_count_later,
     };
     let running = engine::start(TcpConnect::new(), plan, params, options);
     present(
@@ -295,10 +297,8 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
     );
     let targets = TargetSet::new(include, exclude);
     check_scope(&targets, ports.len(), args.force)?;
-    if targets.has_excludes()
-        && targets.upper_bound() <= COUNT_UPFRONT_LIMIT
-        && targets.count() == 0
-    {
+    let (host_count, host_count_later) = host_count(&targets);
+    if host_count == Some(0) {
         return Err(Failure::usage(
             "every target is excluded by --exclude / --exclude-file: nothing to scan",
         ));
@@ -308,6 +308,8 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
     let params = pacing(&args.pacing, scan)?;
     Ok(ScanSetup {
         targets,
+        host_count,
+        host_count_later,
         ports,
         params,
         seed: args.seed.or(scan.seed).unwrap_or_else(random_seed),

@@ -193,6 +193,18 @@ pub struct Percentiles {
     pub max: u64,
 }
 
+impl Percentiles {
+    /// The percentiles of a histogram, when it holds anything.
+    pub fn of<T: hdrhistogram::Counter>(h: &hdrhistogram::Histogram<T>) -> Option<Self> {
+        (!h.is_empty()).then(|| Percentiles {
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        })
+    }
+}
+
 fn host_out(h: &HostState) -> HostOut {
     HostOut {
         addr: h.addr,
@@ -210,12 +222,7 @@ fn host_out(h: &HostState) -> HostOut {
         closed: h.counts.closed,
         filtered: h.counts.filtered(),
         suspect: h.suspect,
-        latency_us: (!h.latency.is_empty()).then(|| Percentiles {
-            p50: h.latency.value_at_quantile(0.5),
-            p90: h.latency.value_at_quantile(0.9),
-            p99: h.latency.value_at_quantile(0.99),
-            max: h.latency.max(),
-        }),
+        latency_us: Percentiles::of(&h.latency),
     }
 }
 
@@ -250,12 +257,7 @@ pub fn summary(state: &ScanState) -> SummaryOut {
         hosts_up: state.up_hosts().len() as u64,
         hosts_silent: state.silent_hosts,
         hosts,
-        latency_us: (!state.latency.is_empty()).then(|| Percentiles {
-            p50: state.latency.value_at_quantile(0.5),
-            p90: state.latency.value_at_quantile(0.9),
-            p99: state.latency.value_at_quantile(0.99),
-            max: state.latency.max(),
-        }),
+        latency_us: Percentiles::of(&state.latency),
         suspect: state.suspect,
         alarms: state.alarms.iter().map(AlarmOut::from).collect(),
     }
