@@ -15,6 +15,7 @@ use crate::cli::DemoSpeed;
 use crate::engine::{self, EngineControl, EngineOptions, ScanPlan};
 use crate::error::Failure;
 use crate::event::{ScanEvent, ScanParams};
+use crate::monitor::Monitor;
 use crate::sim::{Scenario, Simulated};
 use crate::targets::{self, TargetSet};
 
@@ -57,6 +58,48 @@ impl DemoPlan {
             self.ports.clone().into(),
             seed,
         )
+    }
+}
+
+/// Runs a whole simulated scan with `monitor` in lockstep: each event is folded (and handed to
+/// `on_event`) and the detector's sentinel requests go back to the engine before the simulated
+/// clock moves on, so a scenario and a seed always give the same result. Call it on a
+/// current-thread runtime whose clock is paused (`#[tokio::test(start_paused = true)]`).
+pub async fn run_lockstep(
+    plan: &DemoPlan,
+    seed: u64,
+    params: ScanParams,
+    monitor: &mut Monitor,
+    mut on_event: impl FnMut(&ScanEvent),
+) {
+    let mut running = engine::start(
+        Simulated::new(&plan.scenario, seed),
+        plan.scan_plan(seed),
+        params,
+        EngineOptions::default(),
+    );
+    while let Some(event) = running.events.recv().await {
+        monitor.apply(&event);
+        for request in monitor.take_sentinel_requests() {
+            running.control.sentinel(request);
+        }
+        on_event(&event);
+    }
+}
+
+/// The pacing a scenario suggests (concurrency, timeout, rate), with one retry and the scan
+/// defaults for the rest.
+pub fn suggested_params(scenario: &Scenario) -> ScanParams {
+    let defaults = crate::config::ScanDefaults::default();
+    ScanParams {
+        concurrency: scenario
+            .suggested_concurrency()
+            .unwrap_or(defaults.concurrency),
+        max_per_host: defaults.max_per_host,
+        timeout: scenario.suggested_timeout().unwrap_or(defaults.timeout),
+        retries: defaults.retries,
+        rate: scenario.suggested_rate().or(defaults.rate),
+        paused: false,
     }
 }
 

@@ -12,7 +12,8 @@ use crate::state::{HostState, MAX_CONNECT_US, PlanInfo, SILENT_HOST_SAMPLE, Scan
 #[derive(Debug)]
 pub struct Monitor {
     state: ScanState,
-    detector: Detector,
+    /// `None` only to measure what the detector costs.
+    detector: Option<Detector>,
     alarms_version: u64,
 }
 
@@ -30,14 +31,27 @@ impl Monitor {
     pub fn with_thresholds(thresholds: AlarmThresholds) -> Self {
         Monitor {
             state: ScanState::default(),
-            detector: Detector::new(thresholds),
+            detector: Some(Detector::new(thresholds)),
+            alarms_version: 0,
+        }
+    }
+
+    /// A Monitor that folds state but detects nothing: the baseline the detector's cost is
+    /// measured against (`cargo bench --bench detector`).
+    pub fn without_detector() -> Self {
+        Monitor {
+            state: ScanState::default(),
+            detector: None,
             alarms_version: 0,
         }
     }
 
     /// Sentinel re-probes the detector wants sent (live scans pass them to `EngineControl`).
     pub fn take_sentinel_requests(&mut self) -> Vec<SentinelRequest> {
-        self.detector.take_sentinel_requests()
+        self.detector
+            .as_mut()
+            .map(Detector::take_sentinel_requests)
+            .unwrap_or_default()
     }
 
     pub fn state(&self) -> &ScanState {
@@ -50,10 +64,12 @@ impl Monitor {
 
     /// Folds one event.
     pub fn apply(&mut self, event: &ScanEvent) {
-        self.detector.observe(event);
-        if self.detector.version() != self.alarms_version {
-            self.alarms_version = self.detector.version();
-            self.state.alarms = self.detector.alarms().to_vec();
+        if let Some(detector) = &mut self.detector {
+            detector.observe(event);
+            if detector.version() != self.alarms_version {
+                self.alarms_version = detector.version();
+                self.state.alarms = detector.alarms().to_vec();
+            }
         }
         let s = &mut self.state;
         match event {
@@ -151,7 +167,7 @@ impl Monitor {
             .or_insert_with(|| HostState::new(r.host, r.addr, None, r.t_us));
         host.counts.add(r.outcome);
         if r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse)
-            && self.detector.is_suspect(r.host)
+            && self.detector.as_ref().is_some_and(|d| d.is_suspect(r.host))
         {
             host.suspect += 1;
             s.suspect += 1;

@@ -1,45 +1,23 @@
 //! The detector on the simulated network, under the paused clock: the right alarm fires soon
 //! after the onset, on the right host, and clean networks raise nothing.
 
-use std::time::Duration;
-
-use scanwatch::demo::DemoPlan;
+use scanwatch::demo::{DemoPlan, run_lockstep, suggested_params};
 use scanwatch::detector::{Alarm, AlarmKind, Scope};
-use scanwatch::engine::{self, EngineOptions};
-use scanwatch::event::{FilterReason, ProbeOutcome, ScanEvent, ScanParams};
+use scanwatch::event::{FilterReason, ProbeOutcome, ScanEvent};
 use scanwatch::monitor::Monitor;
-use scanwatch::sim::{Scenario, Simulated, builtin, parse_scenario};
+use scanwatch::sim::{Scenario, builtin};
 use scanwatch::state::ScanState;
 
 /// Runs a scenario as the live product does: events into the Monitor (and its Detector), the
 /// Detector's sentinel requests back to the engine. Returns the final state and every event.
 async fn run(scenario: &Scenario, seed: u64) -> (ScanState, Vec<ScanEvent>) {
-    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(seed);
-    let params = ScanParams {
-        concurrency: scenario.suggested_concurrency().unwrap_or(100),
-        max_per_host: 512,
-        timeout: scenario
-            .suggested_timeout()
-            .unwrap_or(Duration::from_secs(1)),
-        retries: 1,
-        rate: scenario.suggested_rate(),
-        paused: false,
-    };
-    let mut running = engine::start(
-        Simulated::new(scenario, seed),
-        plan,
-        params,
-        EngineOptions::default(),
-    );
+    let plan = DemoPlan::new(scenario.clone()).unwrap();
     let mut monitor = Monitor::new();
     let mut events = Vec::new();
-    while let Some(event) = running.events.recv().await {
-        monitor.apply(&event);
-        for request in monitor.take_sentinel_requests() {
-            running.control.sentinel(request);
-        }
-        events.push(event);
-    }
+    run_lockstep(&plan, seed, suggested_params(scenario), &mut monitor, |e| {
+        events.push(e.clone())
+    })
+    .await;
     (monitor.into_state(), events)
 }
 
@@ -130,50 +108,7 @@ async fn deception_fires_on_every_tarpit_host_and_nothing_else() {
 /// random loss raise nothing.
 #[tokio::test(start_paused = true)]
 async fn clean_networks_raise_nothing() {
-    let clean = parse_scenario(
-        r#"
-name = "clean"
-description = "no interference, only awkward hosts"
-ports = "1-400"
-timeout = "1s"
-concurrency = 60
-rate = 200
-
-[[hosts]]
-addr = "127.0.20.1"
-open = "22,80,443"
-latency = { median = "1ms", p99 = "5ms" }
-
-[[hosts]]
-addr = "127.0.20.2"
-down = true
-
-[[hosts]]
-addr = "127.0.20.3"
-open = "80"
-filtered = "1-79,81-400"
-latency = { median = "2ms", p99 = "8ms" }
-
-[[hosts]]
-addr = "127.0.20.4"
-open = "22,25"
-filtered = "100-300"
-latency = { median = "2ms", p99 = "8ms" }
-
-[[hosts]]
-addr = "127.0.20.5"
-open = "22,80"
-latency = { median = "300ms", p99 = "700ms" }
-
-[[hosts]]
-addr = "127.0.20.6"
-open = "22,80"
-loss = 0.05
-latency = { median = "2ms", p99 = "10ms" }
-"#,
-        "test",
-    )
-    .unwrap();
+    let clean = builtin("awkward").unwrap();
     for seed in 1..=10 {
         let (state, _) = run(&clean, seed).await;
         assert!(state.alarms.is_empty(), "seed {seed}: {:#?}", state.alarms);
@@ -268,37 +203,9 @@ async fn lost_fires_when_every_host_goes_silent_and_nothing_else() {
 
 #[tokio::test(start_paused = true)]
 async fn range_fires_when_a_block_of_hosts_goes_silent_together() {
-    // An NGFW bans the scanner for a whole /29 after 60 SYNs to it within 5 s; one more host
+    // A firewall bans the scanner for a whole /29 after 300 SYNs to it within 5 s; one more host
     // outside the block keeps answering.
-    let scenario = parse_scenario(
-        r#"
-name = "range"
-description = "a range block"
-ports = "1-300"
-timeout = "1s"
-concurrency = 50
-rate = 90
-
-[[hosts]]
-addr = "127.0.30.0/29"
-open = "22,80"
-latency = { median = "2ms", p99 = "6ms" }
-
-[[hosts.behaviours]]
-kind = "shun"
-scope = "group"
-syns = 300
-window = "5s"
-ban = "60s"
-
-[[hosts]]
-addr = "127.0.31.1"
-open = "22,443"
-latency = { median = "2ms", p99 = "6ms" }
-"#,
-        "test",
-    )
-    .unwrap();
+    let scenario = builtin("range").unwrap();
     for seed in 1..=3 {
         let (state, _) = run(&scenario, seed).await;
         let ranges = alarms_of(&state, AlarmKind::Range);
@@ -314,23 +221,24 @@ latency = { median = "2ms", p99 = "6ms" }
     }
 }
 
-/// RSTLIMIT is not reliable yet (see the issue notes): today this only holds that whatever fires
-/// is on the RST-limited host and is a rate-dependent kind, never SHUN and never on the clean host.
+/// An RST limit in force from the start: closed ports go silent under load while open ports
+/// answer at once. RSTLIMIT on the limited host, within 6 s of its first silent port, and nothing
+/// else.
 #[tokio::test(start_paused = true)]
-async fn rst_limited_host_raises_only_rate_dependent_alarms_on_itself() {
+async fn rstlimit_fires_on_the_rst_limited_host_and_nothing_else() {
     let scenario = builtin("rstlimit").unwrap();
-    for seed in 1..=5 {
-        let (state, _) = run(&scenario, seed).await;
-        for alarm in &state.alarms {
-            assert_eq!(
-                alarm.scope,
-                host_scope("127.0.5.10"),
-                "seed {seed}: {alarm:#?}"
-            );
-            assert!(
-                matches!(alarm.kind, AlarmKind::RstLimit | AlarmKind::Rate),
-                "seed {seed}: {alarm:#?}"
-            );
-        }
+    for seed in 1..=8 {
+        let (state, events) = run(&scenario, seed).await;
+        assert_eq!(state.alarms.len(), 1, "seed {seed}: {:#?}", state.alarms);
+        let alarm = &state.alarms[0];
+        assert_eq!(alarm.kind, AlarmKind::RstLimit, "seed {seed}: {alarm:#?}");
+        assert_eq!(alarm.scope, host_scope("127.0.5.10"), "seed {seed}");
+        let onset = onset_us(&events, "127.0.5.10");
+        assert!(
+            alarm.raised_us <= onset + 6_000_000,
+            "seed {seed}: raised {} µs after the onset",
+            alarm.raised_us - onset
+        );
+        assert!(alarm.evidence.contains("open port"), "{}", alarm.evidence);
     }
 }

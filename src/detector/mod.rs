@@ -27,10 +27,17 @@ use crate::event::{FilterReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent};
 /// SYN retransmission: the first SYN was dropped (Linux resends after 1 s; RFC 6298 §2.1).
 const RETRY_MIN_US: u64 = 900_000;
 const RETRY_GAP_US: f64 = 800_000.0;
-/// Probes after which a host without a known open port is judged without one.
-const NO_OPEN_PORT_AFTER: u32 = 300;
-/// Times a port that went silent in the scan is re-probed alone before it counts as filtered.
-const SILENT_REPROBES: u32 = 5;
+/// Probes after which a host without a known open port is judged without one (a host that
+/// finishes first is judged when it finishes).
+const NO_OPEN_PORT_AFTER: u32 = 1000;
+/// Distinct ports that went silent in the scan re-probed alone, one after another ...
+const SILENT_REPROBES: usize = 6;
+/// ... of which this many must answer for the silence to count as load rather than a filter.
+const SILENT_ANSWERS: u32 = 2;
+/// Answers among a host's last 64 that came only on a retried attempt (the first timed out) that
+/// show its losses depend on load. Random loss of 5% gives about 3 of 64; 14 or more has a
+/// chance of 3 in a million; an RST or SYN limit at twice the host's rate gives 20 to 30.
+const LATE_ANSWERS: u32 = 14;
 /// Smallest number of hosts the QOS share is taken over.
 const QOS_MIN_POPULATION: u32 = 12;
 /// Sentinels sent to an open port to tell an RST limit from a SYN rate limit.
@@ -82,8 +89,14 @@ struct HostSignals {
     silent_confirmed: Option<Box<(u64, String)>>,
     /// Every planned probe to it is done.
     done: bool,
-    /// The latest port that gave no answer (a candidate for re-probing alone).
-    last_silent_port: Option<u16>,
+    /// The latest distinct ports that gave no answer (candidates for re-probing alone), newest
+    /// last; 0 = none.
+    silent_ports: [u16; SILENT_REPROBES],
+    /// Last 64 answers, set bit = it came only on a retried attempt (the first timed out).
+    late: BitWindow,
+    /// A loss check that could not tell an RST limit from a SYN limit for want of an open port:
+    /// its start and evidence, decided when an open port shows up or the host is done.
+    undecided: Option<Box<(u64, String)>>,
     /// Working out who drops what, when its losses look rate-dependent.
     loss_check: Option<Box<LossCheck>>,
     /// No new loss check before this many probes (after one found the silence real).
@@ -103,9 +116,11 @@ struct HostSignals {
 struct LossCheck {
     since_us: u64,
     evidence: String,
-    /// The silent port re-probed, until its answers are in.
+    /// Silent ports still to re-probe (one at a time, last first).
+    silent_ports: Vec<u16>,
+    /// The silent port re-probed now, until its answer is in.
     silent_port: Option<u16>,
-    silent_pending: u32,
+    silent_sent: u32,
     silent_answered: u32,
     open_port: Option<u16>,
     open_pending: u32,
@@ -136,7 +151,9 @@ impl HostSignals {
             settled_after_us: 0,
             silent_confirmed: None,
             done: false,
-            last_silent_port: None,
+            silent_ports: [0; SILENT_REPROBES],
+            late: BitWindow::default(),
+            undecided: None,
             loss_check: None,
             next_loss_check: 0,
             answered: Vec::new(),
@@ -225,10 +242,6 @@ fn rebaseline(host: &mut HostSignals, th: AlarmThresholds) {
     host.excursion_start = None;
     host.sentinel_failures = 0;
     host.silent_confirmed = None;
-}
-
-fn host_probes(d: &Detector, id: HostId) -> u32 {
-    d.hosts.get(&id).map_or(0, |h| h.probes)
 }
 
 /// The scan time an event carries, if any.
@@ -330,6 +343,7 @@ impl Detector {
                         }
                     }
                     h.done = true;
+                    self.resume_undecided(*host, true);
                 }
             }
             _ => {}
@@ -445,8 +459,12 @@ impl Detector {
         let timed_out = r.outcome == ProbeOutcome::Filtered(FilterReason::NoResponse);
         host.probes += 1;
         host.recent.push(timed_out);
-        if timed_out {
-            host.last_silent_port = Some(r.port);
+        if timed_out && !host.silent_ports.contains(&r.port) {
+            host.silent_ports.rotate_left(1);
+            host.silent_ports[SILENT_REPROBES - 1] = r.port;
+        }
+        if r.outcome.is_answer() {
+            host.late.push(r.attempt > 1);
         }
         // A timeout's connect time is the timeout of each attempt; all of them were silent.
         let sent_us = if timed_out {
@@ -477,10 +495,12 @@ impl Detector {
                 host.answers_after_change += 1;
             }
         }
+        let mut resume = false;
         match r.outcome {
             ProbeOutcome::Open => {
                 host.open += 1;
                 host.remember_answer(r.port, true);
+                resume = host.undecided.is_some() && host.loss_check.is_none();
             }
             ProbeOutcome::Closed => host.remember_answer(r.port, false),
             _ => {}
@@ -546,6 +566,9 @@ impl Detector {
         } else if timed_out {
             self.check_silent_closed_ports(r);
         }
+        if resume {
+            self.resume_undecided(r.host, false);
+        }
         self.check_deception(r);
     }
 
@@ -596,7 +619,7 @@ impl Detector {
                         host.sentinel_failures
                     );
                     rebaseline(host, th);
-                    self.start_loss_check(r.host, changed_at, evidence, None);
+                    self.start_loss_check(r.host, changed_at, evidence, Vec::new());
                     return;
                 }
                 let (timeouts, of) = host.recent_timeouts();
@@ -646,7 +669,7 @@ impl Detector {
                 host.recent.len(),
             );
             let since = host.retries_since.unwrap_or(r.t_us);
-            self.start_loss_check(r.host, since, evidence, None);
+            self.start_loss_check(r.host, since, evidence, Vec::new());
         } else if retries == 0 && host.retried.len() >= CLEAN_ANSWERS && !self.lossy(host) {
             self.clear(AlarmKind::Rate, scope, r.t_us);
             self.clear(AlarmKind::RstLimit, scope, r.t_us);
@@ -683,53 +706,101 @@ impl Detector {
         {
             return;
         }
-        let evidence = format!(
+        let mut evidence = format!(
             "{} of its last 64 probes timed out while it answers RST on other ports",
             host.recent.ones()
         );
         let since = r.t_us.saturating_sub(r.connect_us * u64::from(r.attempt));
-        self.start_loss_check(r.host, since, evidence, host.last_silent_port);
+        let late = host.late.ones();
+        let silent_ports = if late >= LATE_ANSWERS {
+            // Ports silent on the first attempt answer on the second: the silence is load.
+            evidence.push_str(&format!(
+                "; {late} of its last {} answers came only on a retried attempt",
+                host.late.len()
+            ));
+            Vec::new()
+        } else {
+            host.silent_ports
+                .iter()
+                .copied()
+                .filter(|&p| p != 0)
+                .collect()
+        };
+        self.start_loss_check(r.host, since, evidence, silent_ports);
     }
 
-    /// Starts a loss check: re-probe `silent_port` first if given, else the open port at once.
+    /// Starts a loss check: re-probe `silent_ports` first if any, else the open port at once.
     fn start_loss_check(
         &mut self,
         id: HostId,
         since_us: u64,
         evidence: String,
-        silent_port: Option<u16>,
+        silent_ports: Vec<u16>,
     ) {
         let Some(host) = self.hosts.get_mut(&id) else {
             return;
         };
-        let addr = host.addr;
         let open_port = host.open_port();
+        let reprobe = !silent_ports.is_empty();
         host.loss_check = Some(Box::new(LossCheck {
             since_us,
             evidence,
-            silent_port,
-            silent_pending: u32::from(silent_port.is_some()),
+            silent_ports,
+            silent_port: None,
+            silent_sent: 0,
             silent_answered: 0,
             open_port,
             open_pending: 0,
             open_prompt: 0,
             open_failed: 0,
         }));
-        match (silent_port, open_port) {
-            (Some(port), _) => self.requests.push(SentinelRequest {
+        if reprobe {
+            self.reprobe_silent_port(id);
+        } else {
+            self.check_open_port(id);
+        }
+    }
+
+    /// Re-probes the next silent port of a loss check, alone.
+    fn reprobe_silent_port(&mut self, id: HostId) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        let addr = host.addr;
+        let Some(check) = host.loss_check.as_mut() else {
+            return;
+        };
+        check.silent_port = check.silent_ports.pop();
+        if let Some(port) = check.silent_port {
+            check.silent_sent += 1;
+            self.requests.push(SentinelRequest {
                 host: id,
                 addr,
                 port,
-            }),
-            (None, Some(_)) => self.probe_open_port(id),
-            (None, None) if host_probes(self, id) < NO_OPEN_PORT_AFTER => {
-                // No open port seen yet to tell an RST limit from a SYN limit: ask later.
-                if let Some(host) = self.hosts.get_mut(&id) {
-                    host.loss_check = None;
-                    host.next_loss_check = host.probes + 64;
-                }
+            });
+        }
+    }
+
+    /// The losses depend on load: sentinels to an open port tell who drops what. Without an
+    /// open port yet, the question waits for one (or for the host to finish).
+    fn check_open_port(&mut self, id: HostId) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        if let Some(open_port) = host.open_port() {
+            if let Some(check) = host.loss_check.as_mut() {
+                check.open_port = Some(open_port);
             }
-            (None, None) => self.finish_loss_check(id, false, 0),
+            host.undecided = None;
+            self.probe_open_port(id);
+        } else if host.probes < NO_OPEN_PORT_AFTER {
+            if let Some(check) = host.loss_check.take() {
+                host.undecided
+                    .get_or_insert_with(|| Box::new((check.since_us, check.evidence)));
+            }
+            host.next_loss_check = host.probes + 64;
+        } else {
+            self.finish_loss_check(id, false, 0);
         }
     }
 
@@ -764,40 +835,25 @@ impl Detector {
         let Some(check) = host.loss_check.as_mut() else {
             return false;
         };
-        if check.silent_port == Some(r.port) && check.silent_pending > 0 {
-            // Re-probed one at a time, up to SILENT_REPROBES times, until it answers.
-            check.silent_pending -= 1;
-            check.silent_answered += 1;
-            if !r.outcome.is_answer() && check.silent_answered < SILENT_REPROBES {
-                check.silent_pending = 1;
-                let (addr, port) = (r.addr, r.port);
-                self.requests.push(SentinelRequest {
-                    host: r.host,
-                    addr,
-                    port,
-                });
-                return true;
-            }
+        if check.silent_port == Some(r.port) {
             check.silent_port = None;
             if r.outcome.is_answer() {
-                // The port answers when re-probed: its silence was load, not a filter.
+                check.silent_answered += 1;
+            }
+            let (sent, answered) = (check.silent_sent, check.silent_answered);
+            if answered >= SILENT_ANSWERS {
+                // Ports silent in the scan answer when re-probed alone: load, not a filter.
+                check.silent_ports.clear();
                 check.evidence.push_str(&format!(
-                    "; {}/tcp, silent in the scan, answered re-probe {} of {SILENT_REPROBES}",
-                    r.port, check.silent_answered
+                    "; {answered} of {sent} ports silent in the scan answered when re-probed alone"
                 ));
-                if check.open_port.is_some() {
-                    self.probe_open_port(r.host);
-                } else if host.probes < NO_OPEN_PORT_AFTER {
-                    // No open port seen yet to tell an RST limit from a SYN limit: ask later.
-                    host.loss_check = None;
-                    host.next_loss_check = host.probes + 64;
-                } else {
-                    self.finish_loss_check(r.host, false, 0);
-                }
-            } else {
+                self.check_open_port(r.host);
+            } else if check.silent_ports.is_empty() {
                 // Still silent: really filtered. Look again later.
                 host.loss_check = None;
                 host.next_loss_check = host.probes + 200;
+            } else {
+                self.reprobe_silent_port(r.host);
             }
             return true;
         }
@@ -816,6 +872,42 @@ impl Detector {
             self.finish_loss_check(r.host, all_prompt, prompt);
         }
         true
+    }
+
+    /// Takes up a loss check that waited for an open port: now that one answered, or (`done`)
+    /// the host finished without one, which leaves RATE with the doubt said.
+    fn resume_undecided(&mut self, id: HostId, done: bool) {
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        let Some(undecided) = host.undecided.take() else {
+            return;
+        };
+        let (since_us, evidence) = *undecided;
+        let scope = Scope::Host { addr: host.addr };
+        if self.loss_alarm_active(scope) {
+            return;
+        }
+        let Some(host) = self.hosts.get_mut(&id) else {
+            return;
+        };
+        if done {
+            host.loss_check = Some(Box::new(LossCheck {
+                since_us,
+                evidence,
+                silent_ports: Vec::new(),
+                silent_port: None,
+                silent_sent: 0,
+                silent_answered: 0,
+                open_port: None,
+                open_pending: 0,
+                open_prompt: 0,
+                open_failed: 0,
+            }));
+            self.finish_loss_check(id, false, 0);
+        } else {
+            self.start_loss_check(id, since_us, evidence, Vec::new());
+        }
     }
 
     /// Raises RSTLIMIT when open ports answered every sentinel promptly, RATE otherwise.

@@ -36,12 +36,20 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         "deception hosts answer on every port (closing at once, silent, one banner) beside normal hosts",
     ),
     (
+        "range",
+        "a firewall bans the scanner from a whole /29 after 300 SYNs within 5 s",
+    ),
+    (
         "qos",
         "a QoS policy inflates latency eightfold and drops 2% of SYNs on a /28 from 20 s on",
     ),
     (
         "linkloss",
         "the scanner loses its own link at 30 s: every host goes silent",
+    ),
+    (
+        "awkward",
+        "no interference, only awkward hosts: down, filtered from the start, slow, lossy",
     ),
     (
         "mixed",
@@ -57,8 +65,10 @@ pub(crate) fn builtin_text(name: &str) -> Option<&'static str> {
         "ratelimit" => include_str!("scenarios/ratelimit.toml"),
         "rstlimit" => include_str!("scenarios/rstlimit.toml"),
         "tarpit" => include_str!("scenarios/tarpit.toml"),
+        "range" => include_str!("scenarios/range.toml"),
         "qos" => include_str!("scenarios/qos.toml"),
         "linkloss" => include_str!("scenarios/linkloss.toml"),
+        "awkward" => include_str!("scenarios/awkward.toml"),
         "mixed" => include_str!("scenarios/mixed.toml"),
         _ => return None,
     })

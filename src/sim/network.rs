@@ -277,7 +277,7 @@ impl Simulated {
             None => ProbeOutcome::Closed,
         };
         if outcome == ProbeOutcome::Closed
-            && !self.rst_allowed(host, target.index, rst_limits, send_us)
+            && !self.rst_allowed(host, target.index, rst_limits, send_us, &dice)
         {
             return SynFate::Dropped;
         }
@@ -289,7 +289,16 @@ impl Simulated {
     }
 
     /// True when every RST limit in force lets this RST out.
-    fn rst_allowed(&self, host: &SimHost, index: u64, limits: u64, now_us: u64) -> bool {
+    /// Thinned like a SYN rate limit (see [`RateLimit`]), so resent SYNs to closed ports get an
+    /// RST about as often as new ones instead of locking in phase with the scan's pacing.
+    fn rst_allowed(
+        &self,
+        host: &SimHost,
+        index: u64,
+        limits: u64,
+        now_us: u64,
+        dice: &SynDice,
+    ) -> bool {
         if limits == 0 {
             return true;
         }
@@ -297,8 +306,10 @@ impl Simulated {
             .iter()
             .enumerate()
             .all(|(i, stage)| match &stage.action {
-                StageAction::RstLimit(bucket) if limits & (1 << (i & 63)) != 0 => {
-                    stage.with_cell(index, |c| c.bucket_admits(now_us, *bucket))
+                StageAction::RstLimit(limit) if limits & (1 << (i & 63)) != 0 => {
+                    let salt = RST_SALT.wrapping_add(i as u64);
+                    let draws = [dice.uniform(salt), dice.uniform(salt ^ SECOND_DRAW_SALT)];
+                    stage.with_cell(index, |c| c.rate_limit_admits(now_us, limit, draws))
                 }
                 _ => true,
             })
@@ -425,7 +436,7 @@ enum StageAction {
         ban_us: u64,
     },
     RateLimit(RateLimit),
-    RstLimit(Bucket),
+    RstLimit(RateLimit),
     Qos {
         factor: f64,
         loss: f64,
@@ -449,9 +460,10 @@ impl Stage {
                 per_second: *per_second,
                 bucket: Bucket::new(*per_second, per_second.max(1.0)),
             }),
-            BehaviourKind::RstLimit { per_second, burst } => {
-                StageAction::RstLimit(Bucket::new(*per_second, *burst))
-            }
+            BehaviourKind::RstLimit { per_second, burst } => StageAction::RstLimit(RateLimit {
+                per_second: *per_second,
+                bucket: Bucket::new(*per_second, *burst),
+            }),
             BehaviourKind::Qos { factor, loss } => StageAction::Qos {
                 factor: *factor,
                 loss: *loss,
@@ -670,6 +682,8 @@ const LATENCY_SALT: u64 = 0x4c41_5445;
 const SECOND_DRAW_SALT: u64 = 0x3243_f6a8_885a_308d;
 /// Base salt of per-stage draws (plus the stage index).
 const STAGE_SALT: u64 = 0x5354_4147_0000;
+/// Salts the RST limit draws of stage i with `RST_SALT + i`.
+const RST_SALT: u64 = 0x5253_5400_0000;
 
 /// The random draws of one SYN, derived from what identifies it.
 struct SynDice(u64);
