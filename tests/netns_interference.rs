@@ -35,6 +35,8 @@ const CLEAN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 7);
 
 /// The ports scanned on each host.
 const PORTS: Range<u16> = 20000..20080;
+/// The ports scanned on the shunning host in its own test.
+const SHUN_PORTS: Range<u16> = 20000..20300;
 /// Real listeners on each host, inside `PORTS`.
 const LISTENERS: [u16; 2] = [20011, 20033];
 /// The deceptive host's catch-all listener on 127.0.0.1 (outside `PORTS`).
@@ -126,12 +128,14 @@ struct ShunScans {
     rescan: ScanOutput,
 }
 
-/// Shun: a fast scan (50 in flight) trips the IPS within its first SYNs.
+/// Shun: a fast scan (20 in flight) trips the IPS within its first SYNs; it scans more ports
+/// than the others (`SHUN_PORTS`) so that the scan outlasts the detector's confirmation (a
+/// baseline of 30 probes, the change point, two silent sentinels and the grace period).
 fn shun() -> ShunScans {
     let _lab = build_lab(&[SHUNNING]);
     let scan = Scan::of(&[SHUNNING])
-        .ports(PORTS)
-        .concurrency(50)
+        .ports(SHUN_PORTS)
+        .concurrency(20)
         .timeout_ms(1000)
         .retries(0)
         .run();
@@ -352,6 +356,13 @@ fn shun_answers_first_then_goes_silent() {
         report("shun, re-scan of the open ports", &rescan);
         check_shun(&scan);
         assert_eq!(
+            runs.scan.alarms_on(SHUNNING),
+            ["SHUN"],
+            "{}",
+            context(&scan)
+        );
+        assert_eq!(runs.scan.alarms().len(), 1, "{}", context(&scan));
+        assert_eq!(
             rescan.count(PortState::Filtered),
             LISTENERS.len(),
             "during the ban even the open ports are silent: {}",
@@ -371,6 +382,10 @@ fn rate_limit_answers_on_syn_resend_and_a_slow_scan_is_clean() {
             report("rate limit, slow scan", &slow);
             check_rate_limited(&fast);
             check_exact(&slow);
+            // 80 ports are over before a loss check can finish: no alarm is required here (the
+            // longer scan in `every_behaviour_in_one_scan` requires RATE), but none may be wrong.
+            check_alarms_within(&runs.fast, RATE_LIMITED, &["RATE"], true);
+            check_no_alarm(&runs.slow);
         },
     );
 }
@@ -384,6 +399,7 @@ fn rst_limit_turns_closed_ports_filtered_while_open_ports_answer() {
             let host = scan.host(RST_LIMITED);
             report("RST limit", &host);
             check_rst_limited(&host, closed_count() / 2);
+            check_alarms_within(&scan, RST_LIMITED, &["RSTLIMIT"], true);
         },
     );
 }
@@ -395,6 +411,13 @@ fn deception_shows_every_port_open() {
         let host = scan.host(DECEPTIVE);
         report("deception", &host);
         check_all_open(&host);
+        assert_eq!(
+            scan.alarms_on(DECEPTIVE),
+            ["DECEPTION"],
+            "{}",
+            context(&host)
+        );
+        assert_eq!(scan.alarms().len(), 1, "{}", context(&host));
     });
 }
 
@@ -405,6 +428,7 @@ fn dropped_host_is_filtered_everywhere() {
         let host = scan.host(DROPPED);
         report("dropped", &host);
         check_all_silent(&host);
+        check_no_alarm(&scan);
     });
 }
 
@@ -415,6 +439,7 @@ fn clean_host_is_exact() {
         let host = scan.host(CLEAN);
         report("clean", &host);
         check_exact(&host);
+        check_no_alarm(&scan);
     });
 }
 
@@ -432,7 +457,48 @@ fn every_behaviour_in_one_scan() {
         check_all_open(&scan.host(DECEPTIVE));
         check_all_silent(&scan.host(DROPPED));
         check_exact(&scan.host(CLEAN));
+        // The detector tells them apart: each kind on its own host, nothing on the others.
+        let alarms = |host| (scan.alarms_on(host), context(&scan.host(host)));
+        check_alarms_within(&scan, SHUNNING, &["SHUN"], false);
+        let (on, why) = alarms(RATE_LIMITED);
+        assert_eq!(on, ["RATE"], "{why}");
+        let (on, why) = alarms(RST_LIMITED);
+        assert_eq!(on, ["RSTLIMIT"], "{why}");
+        let (on, why) = alarms(DECEPTIVE);
+        assert_eq!(on, ["DECEPTION"], "{why}");
+        let (on, why) = alarms(DROPPED);
+        assert!(
+            on.is_empty(),
+            "filtered from the start is not interference: {why}"
+        );
+        let (on, why) = alarms(CLEAN);
+        assert!(on.is_empty(), "{why}");
     });
+}
+
+/// Any alarm on `host` is one of `kinds`; with `only`, there is no alarm on any other host.
+fn check_alarms_within(scan: &ScanOutput, host: Ipv4Addr, kinds: &[&str], only: bool) {
+    for kind in scan.alarms_on(host) {
+        assert!(
+            kinds.contains(&kind.as_str()),
+            "unexpected alarm {kind}: {}",
+            context(&scan.host(host))
+        );
+    }
+    if only {
+        assert_eq!(
+            scan.alarms().len(),
+            scan.alarms_on(host).len(),
+            "alarms on other hosts: {:?}",
+            scan.alarms()
+        );
+    }
+}
+
+/// The scan raised no alarm.
+fn check_no_alarm(scan: &ScanOutput) {
+    let alarms = scan.alarms();
+    assert!(alarms.is_empty(), "{}: {alarms:?}", scan.command);
 }
 
 /// The middle value of `values` (0 when empty).

@@ -218,6 +218,27 @@ impl ScanOutput {
         self.lines.iter().filter(move |l| l["type"] == kind)
     }
 
+    /// The alarms raised, as (kind, scope), e.g. `("SHUN", "127.0.0.2")`.
+    pub fn alarms(&self) -> Vec<(String, String)> {
+        self.lines_of_type("alarm")
+            .map(|l| {
+                (
+                    l["kind"].as_str().unwrap_or_default().to_string(),
+                    l["scope"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The alarms whose scope names `host` (a host scope, or a range holding it).
+    pub fn alarms_on(&self, host: Ipv4Addr) -> Vec<String> {
+        self.alarms()
+            .into_iter()
+            .filter(|(_, scope)| scope_holds(scope, host))
+            .map(|(kind, _)| kind)
+            .collect()
+    }
+
     /// What this scan saw of `host`.
     pub fn host(&self, host: Ipv4Addr) -> HostResult<'_> {
         let addr = IpAddr::V4(host);
@@ -290,6 +311,13 @@ impl HostResult<'_> {
 
     /// One line for logs and assertion messages: counts, resend answers, the dispatch order of
     /// answers and silences, and the command.
+    fn addr_v4(&self) -> Ipv4Addr {
+        match self.addr {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+        }
+    }
+
     pub fn describe(&self) -> String {
         let resends = self.answered_on_resend();
         let resend_ms: Vec<u64> = resends.iter().map(|p| p.connect_us / 1000).collect();
@@ -309,6 +337,7 @@ impl HostResult<'_> {
         format!(
             "{}: open={} closed={} filtered={} local-error={} answered-on-resend={} \
              (connect ms {:?}) answered-on-retry={retried} last-answer-ms={last_answer_ms:?}; \
+             alarms {:?}; \
              scan took {:.2} s; by seq [{order}] (o open, c closed, r resend answer, . filtered); \
              `{}`",
             self.addr,
@@ -318,6 +347,7 @@ impl HostResult<'_> {
             self.count(PortState::LocalError),
             resends.len(),
             min_max(&resend_ms),
+            self.scan.alarms_on(self.addr_v4()),
             self.scan.wall.as_secs_f64(),
             self.scan.command,
         )
@@ -326,4 +356,15 @@ impl HostResult<'_> {
 
 fn min_max(values: &[u64]) -> Option<(u64, u64)> {
     Some((*values.iter().min()?, *values.iter().max()?))
+}
+
+/// Whether an alarm scope (`127.0.0.2`, `127.0.0.2-127.0.0.5`, `scan`) holds `host`.
+fn scope_holds(scope: &str, host: Ipv4Addr) -> bool {
+    match scope.split_once('-') {
+        Some((first, last)) => match (first.parse::<Ipv4Addr>(), last.parse::<Ipv4Addr>()) {
+            (Ok(first), Ok(last)) => first <= host && host <= last,
+            _ => false,
+        },
+        None => scope == "all hosts" || scope.parse::<Ipv4Addr>() == Ok(host),
+    }
 }
