@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 use crate::engine::Shard;
@@ -14,6 +14,8 @@ Exit codes:
   0    the scan finished (or the command succeeded)
   1    runtime failure (the scan could not run, output could not be written)
   2    bad usage or bad input: the message names the option, file, line or value
+  3    with --fail-on alarm: the scan finished and raised at least one interference alarm
+       (the results are printed first)
   130  interrupted (Ctrl-C): the partial results are printed first";
 
 const SCAN_EXAMPLES: &str = "\
@@ -35,7 +37,15 @@ Ports follow nmap: 22,80,8000-8100, `-p-` for 1-65535, `1-`, `-1024`; port 0 onl
 The default is the 1000 most common TCP ports, ranked by nmap's nmap-services frequencies.
 
 Pacing can be set in the config file's [scan] section (`scanwatch config --print-default`);
-options given here win over the file.";
+options given here win over the file. The config file's [alarm] section sets when alarms are
+raised.
+
+--auto-throttle: when a RATE or QOS alarm is raised, the concurrency is halved (never below 1),
+and the rate too when one is set by --rate or [scan] rate (never below 1 per second), once per
+alarm; each change is printed as a THROTTLE line on stderr and a `throttle` line with --json.
+A scan without a rate limit gets none: its pace follows its concurrency.
+
+  scanwatch scan 127.0.0.0/28 --auto-throttle --fail-on alarm   slow down; exit 3 on any alarm";
 
 const DEMO_EXAMPLES: &str = "\
 Examples:
@@ -43,6 +53,8 @@ Examples:
   scanwatch demo --scenario shun          an IPS bans the scanner mid-scan
   scanwatch demo --scenario tarpit --speed 4
   scanwatch demo --speed max --json       as fast as possible, JSON Lines
+  scanwatch demo --scenario ratelimit --auto-throttle   halve the pace when RATE is raised
+  scanwatch demo --scenario qos --speed max --fail-on alarm   exit 3: QOS is raised
   scanwatch demo --list                   the built-in scenarios
 
 The simulated network lives inside the process: probes never reach a socket. Scenario hints
@@ -146,6 +158,7 @@ pub struct ScanArgs {
 }
 
 const PACING: &str = "Pacing (changeable while running)";
+const ALARMS: &str = "Alarms";
 
 /// Pace of the scan; each can also be changed while it runs.
 #[derive(Debug, Args, Clone, Default)]
@@ -184,6 +197,43 @@ pub struct PacingArgs {
     #[arg(long, value_name = "N", value_parser = parse_rate,
           help_heading = PACING)]
     pub rate: Option<f64>,
+
+    /// When a RATE or QOS alarm is raised, halve the concurrency (and the rate, if set)
+    /// [default: off, or the config file's [scan] auto_throttle]
+    #[arg(
+        long = "auto-throttle",
+        overrides_with = "no_auto_throttle",
+        help_heading = ALARMS
+    )]
+    pub auto_throttle: bool,
+
+    /// Never throttle automatically, whatever the config file says
+    #[arg(
+        long = "no-auto-throttle",
+        overrides_with = "auto_throttle",
+        help_heading = ALARMS
+    )]
+    pub no_auto_throttle: bool,
+}
+
+impl PacingArgs {
+    /// Whether to throttle automatically: the options, else the config file's `file` value.
+    pub fn auto_throttle_or(&self, file: bool) -> bool {
+        if self.auto_throttle {
+            true
+        } else if self.no_auto_throttle {
+            false
+        } else {
+            file
+        }
+    }
+}
+
+/// A condition that `--fail-on` turns into a non-zero exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// any interference alarm was raised: exit 3
+    Alarm,
 }
 
 /// Where and how results are printed.
@@ -200,6 +250,17 @@ pub struct OutputArgs {
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Output")]
     pub quiet: bool,
+
+    /// Exit with a distinct code when a condition held (see Exit codes); several are separated
+    /// by commas
+    #[arg(
+        long = "fail-on",
+        value_name = "CONDITION",
+        value_enum,
+        value_delimiter = ',',
+        help_heading = ALARMS
+    )]
+    pub fail_on: Vec<FailOn>,
 }
 
 /// Options of `scanwatch demo`.
@@ -402,6 +463,28 @@ mod tests {
     }
 
     #[test]
+    fn auto_throttle_and_fail_on() {
+        let a = scan(&["scan", "x"]);
+        assert!(a.output.fail_on.is_empty());
+        assert!(!a.pacing.auto_throttle_or(false));
+        assert!(a.pacing.auto_throttle_or(true), "the file's value applies");
+        let a = scan(&["scan", "--auto-throttle", "--fail-on", "alarm", "x"]);
+        assert!(a.pacing.auto_throttle_or(false));
+        assert_eq!(a.output.fail_on, [FailOn::Alarm]);
+        let a = scan(&["scan", "--no-auto-throttle", "x"]);
+        assert!(
+            !a.pacing.auto_throttle_or(true),
+            "the option wins over the file"
+        );
+        let a = scan(&["scan", "--no-auto-throttle", "--auto-throttle", "x"]);
+        assert!(a.pacing.auto_throttle_or(false), "the last one given wins");
+        let a = scan(&["scan", "--auto-throttle", "--no-auto-throttle", "x"]);
+        assert!(!a.pacing.auto_throttle_or(true), "the last one given wins");
+        let a = scan(&["scan", "--fail-on=alarm,alarm", "x"]);
+        assert_eq!(a.output.fail_on, [FailOn::Alarm, FailOn::Alarm]);
+    }
+
+    #[test]
     fn bad_values_are_rejected_by_the_parser() {
         for bad in [
             &["scan", "--timeout", "0ms", "x"][..],
@@ -413,6 +496,9 @@ mod tests {
             &["demo", "--speed", "0"],
             &["demo", "--speed", "fast"],
             &["demo", "--scenario", "shun", "--scenario-file", "x.toml"],
+            &["scan", "--fail-on", "changed", "x"],
+            &["scan", "--fail-on", "", "x"],
+            &["demo", "--fail-on", "ALARMS"],
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");

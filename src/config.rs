@@ -1,4 +1,5 @@
-//! The config file: `[scan]` defaults (later alarm thresholds, key bindings, UI) read from TOML.
+//! The config file: `[scan]` defaults and `[alarm]` thresholds (later key bindings, UI) read
+//! from TOML.
 //!
 //! Precedence is command-line options > this file > built-in defaults; this module handles the
 //! last two. Every error is a [`Failure::Usage`] whose message names the file, the line, the key
@@ -7,6 +8,7 @@
 //! Adding a section: a struct implementing [`Section`], a field in [`Config`], and one line in each
 //! of `Config::check`, `Config::allowed` and [`default_config_text`].
 
+mod alarm;
 mod diagnose;
 mod file;
 mod scan;
@@ -17,8 +19,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::de::DeTable;
 
+use crate::detector::AlarmThresholds;
 use crate::error::Failure;
 
+pub use alarm::{
+    BASELINE_PROBES_RANGE, CUSUM_THRESHOLD_MAX, DECEPTION_MIN_PROBES_RANGE,
+    DECEPTION_OPEN_PORTS_RANGE, LOCAL_ERRORS_RANGE, QOS_FACTOR_RANGE, QOS_MIN_EXTRA_MS_RANGE,
+    QOS_MIN_HOSTS_RANGE, RANGE_MIN_HOSTS_RANGE, RATE_RETRY_ANSWERS_RANGE, SECONDS_RANGE,
+    SENTINEL_FAILURES_RANGE,
+};
 pub use file::default_path;
 pub use scan::{
     CONCURRENCY_RANGE, MAX_PER_HOST_RANGE, RATE_MAX, RETRIES_RANGE, ScanDefaults, TIMEOUT_RANGE,
@@ -30,6 +39,7 @@ pub use scan::{
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub scan: ScanDefaults,
+    pub alarm: AlarmThresholds,
 }
 
 /// One `[section]` of the config file.
@@ -104,6 +114,7 @@ impl Config {
     /// Checks every section's values; names the first key whose value is not allowed.
     pub fn check(&self) -> Result<(), InvalidValue> {
         self.scan.check()?;
+        self.alarm.check()?;
         Ok(())
     }
 
@@ -111,6 +122,7 @@ impl Config {
     pub fn allowed(section: &str, key: &str) -> Option<String> {
         match section {
             ScanDefaults::NAME => ScanDefaults::allowed(key),
+            AlarmThresholds::NAME => AlarmThresholds::allowed(key),
             _ => None,
         }
     }
@@ -173,7 +185,12 @@ pub fn default_config_text() -> String {
 # a key left out keeps the built-in default shown here. Unknown keys and sections are errors.
 # Print this file again with: scanwatch config --print-default
 ";
-    [header.to_string(), ScanDefaults::commented_defaults()].join("\n")
+    [
+        header.to_string(),
+        ScanDefaults::commented_defaults(),
+        AlarmThresholds::commented_defaults(),
+    ]
+    .join("\n")
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_RUNTIME: i32 = 1;
 /// Exit code: bad usage or bad input (targets, ports, config, files); the message names the part.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code with `--fail-on alarm`: the scan finished and raised at least one interference alarm.
+pub const EXIT_ALARM: i32 = 3;
 
 /// An error that ends the program with a message and an exit code.
 #[derive(Debug)]

@@ -21,3 +21,4 @@ pub mod run;
 pub mod sim;
 pub mod state;
 pub mod targets;
+pub mod throttle;

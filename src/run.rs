@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cli::{Cli, Command, ConfigArgs, DemoArgs, OutputArgs, PacingArgs, ScanArgs};
+use crate::cli::{Cli, Command, ConfigArgs, DemoArgs, FailOn, OutputArgs, PacingArgs, ScanArgs};
 use crate::config::{self, Config, LoadedConfig};
 use crate::demo::{DemoPlan, SimWorld};
 use crate::engine::{self, ControlLimits, EngineControl, EngineOptions, ScanPlan, Shard};
-use crate::error::{EXIT_OK, Failure};
+use crate::error::{EXIT_ALARM, EXIT_OK, Failure};
 use crate::event::{ScanEvent, ScanParams};
 use crate::headless::{self, HeadlessOptions};
 use crate::ports;
@@ -138,23 +138,44 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         host_count_later: setup.host_count_later,
     };
     let running = engine::start(TcpConnect::new(), plan, params, options);
-    present(
-        &running.control,
-        running.events,
+    let opts = headless_options(
         &args.output,
+        &args.pacing,
+        &loaded.config,
         args.targets.clone(),
         setup.notes,
-    )
-    .await
+    );
+    present(&running.control, running.events, opts, &args.output.fail_on).await
+}
+
+/// How the headless printer runs: output options, the config's alarm thresholds, and whether to
+/// throttle automatically (the options, else the config file).
+fn headless_options(
+    output: &OutputArgs,
+    pacing: &PacingArgs,
+    config: &Config,
+    targets: Vec<String>,
+    notes: Vec<String>,
+) -> HeadlessOptions {
+    HeadlessOptions {
+        json: output.json,
+        progress: !output.quiet,
+        progress_in_place: io::stderr().is_terminal(),
+        targets,
+        notes,
+        thresholds: config.alarm,
+        auto_throttle: pacing.auto_throttle_or(config.scan.auto_throttle),
+    }
 }
 
 /// Shows a running scan until it ends (headless for now), with Ctrl-C stopping it cleanly.
+/// Returns the exit code: 130 after Ctrl-C, else 3 when `fail_on` holds `alarm` and an alarm
+/// was raised, else 0.
 async fn present(
     control: &EngineControl,
     mut events: mpsc::Receiver<ScanEvent>,
-    output: &OutputArgs,
-    targets: Vec<String>,
-    notes: Vec<String>,
+    opts: HeadlessOptions,
+    fail_on: &[FailOn],
 ) -> Result<i32, Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -168,17 +189,13 @@ async fn present(
         });
     }
     let mut stderr = io::stderr();
-    let opts = HeadlessOptions {
-        json: output.json,
-        progress: !output.quiet,
-        progress_in_place: stderr.is_terminal(),
-        targets,
-        notes,
-    };
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?;
+    let state = headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?;
     if interrupted.load(Ordering::SeqCst) {
         return Ok(EXIT_INTERRUPTED);
+    }
+    if fail_on.contains(&FailOn::Alarm) && !state.alarms.is_empty() {
+        return Ok(EXIT_ALARM);
     }
     Ok(EXIT_OK)
 }
@@ -214,14 +231,14 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         );
     }
     let world = SimWorld::start(DemoPlan::new(scenario)?, params, seed, args.speed)?;
-    let code = present(
-        &world.control,
-        world.events,
+    let opts = headless_options(
         &args.output,
+        &args.pacing,
+        &loaded.config,
         targets,
         Vec::new(),
-    )
-    .await;
+    );
+    let code = present(&world.control, world.events, opts, &args.output.fail_on).await;
     world.control.stop();
     code
 }

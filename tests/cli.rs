@@ -89,8 +89,20 @@ fn help_teaches_usage_and_exit_codes() {
         "nmap-services",
         "Exit codes",
         "130",
+        "--auto-throttle",
+        "--no-auto-throttle",
+        "--fail-on",
+        "alarm: any interference alarm was raised: exit 3",
+        "3    with --fail-on alarm",
+        "[alarm]",
     ] {
         assert!(help.contains(needle), "`{needle}` missing from scan --help");
+    }
+    let out = run(&["demo", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for needle in ["--auto-throttle", "--fail-on", "3    with --fail-on alarm"] {
+        assert!(help.contains(needle), "`{needle}` missing from demo --help");
     }
 }
 
@@ -135,6 +147,47 @@ fn config_errors_name_the_file_line_and_key() {
     assert_usage_error(&["scan", "--config", p, "127.0.0.1"], "config.toml:2");
     std::fs::write(&path, "[scan]\nconcurency = 10\n").unwrap();
     assert_usage_error(&["scan", "--config", p, "127.0.0.1"], "concurency");
+
+    std::fs::write(
+        &path,
+        "[scan]\nretries = 1\n\n[alarm]\ngrace_s = 2\nqos_factr = 3\n",
+    )
+    .unwrap();
+    for args in [
+        &["scan", "--config", p, "127.0.0.1"][..],
+        &["demo", "--config", p, "--speed", "max"],
+        &["config", "--check", "--config", p],
+    ] {
+        assert_usage_error(args, "config.toml:6: unknown key `qos_factr` in [alarm]");
+        assert_usage_error(args, "did you mean `qos_factor`?");
+    }
+    std::fs::write(&path, "[alarm]\n\nrate_retry_answers = 65\n").unwrap();
+    assert_usage_error(
+        &["config", "--check", "--config", p],
+        "config.toml:3: [alarm] rate_retry_answers = 65 is out of range; allowed 1 to 64",
+    );
+    std::fs::write(&path, "[alarm]\ncusum_target = nan\n").unwrap();
+    assert_usage_error(&["demo", "--config", p], "[alarm] cusum_target = nan");
+    std::fs::write(&path, "[scan]\nauto_throttle = 1\n").unwrap();
+    assert_usage_error(
+        &["config", "--check", "--config", p],
+        "[scan] auto_throttle = 1",
+    );
+}
+
+#[test]
+fn config_check_accepts_alarm_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[scan]\nauto_throttle = true\n\n[alarm]\ngrace_s = 1.5\nrange_min_hosts = 2\n\
+         qos_host_fraction = 0.5\ndeception_open_ports = 20\n",
+    )
+    .unwrap();
+    let out = run(&["config", "--check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid"));
 }
 
 #[test]
@@ -486,4 +539,223 @@ fn a_slash_8_with_1000_ports_starts_at_once_in_constant_memory() {
     let _ = child.wait();
     assert_eq!(probes, 20_000);
     assert!(peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
+}
+
+/// Runs `scanwatch demo -q` at `speed` with `args`; returns (exit code, stdout, stderr).
+fn demo_at(speed: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["demo", "--speed", speed, "-q"];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    (out.status.code(), text(&out.stdout), stderr)
+}
+
+/// `demo_at` as fast as possible: for stories whose alarms need no sentinel re-probes, which
+/// come from the printer's thread and reach a simulated world running at full speed late.
+fn demo(args: &[&str]) -> (Option<i32>, String, String) {
+    demo_at("max", args)
+}
+
+/// The `ratelimit` story at 20 simulated seconds per second (about 1.5 s): RATE needs sentinel
+/// re-probes answered while the scan still runs.
+fn ratelimit(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["--scenario", "ratelimit", "--seed", "1"];
+    all.extend_from_slice(args);
+    demo_at("20", &all)
+}
+
+fn alarm_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("ALARM ")).collect()
+}
+
+#[test]
+fn alarm_thresholds_from_the_config_file_decide_which_alarms_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let config = path.to_str().unwrap();
+
+    // The healthy network raises nothing at the built-in thresholds ...
+    let (code, _, stderr) = demo(&["--scenario", "healthy", "--seed", "3"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(alarm_lines(&stderr).is_empty(), "{stderr}");
+    // ... but with 4 open ports counted as a deception, its two hosts with 4 open ports are.
+    std::fs::write(&path, "[alarm]\ndeception_open_ports = 4\n").unwrap();
+    let (code, _, stderr) = demo(&["--scenario", "healthy", "--seed", "3", "--config", config]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut alarms: Vec<String> = alarm_lines(&stderr)
+        .iter()
+        .map(|l| l.split(" since ").next().unwrap_or_default().to_string())
+        .collect();
+    alarms.sort();
+    assert_eq!(
+        alarms,
+        ["ALARM DECEPTION 127.0.1.20", "ALARM DECEPTION 127.0.1.30"],
+        "{stderr}"
+    );
+
+    // The tarpit raises DECEPTION on each of its three hosts at the built-in thresholds, and
+    // nothing when the thresholds are out of its reach.
+    let (_, _, stderr) = demo(&["--scenario", "tarpit", "--seed", "5"]);
+    assert_eq!(alarm_lines(&stderr).len(), 3, "{stderr}");
+    std::fs::write(
+        &path,
+        "[alarm]\ndeception_open_ports = 65536\ndeception_open_fraction = 1\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = demo(&[
+        "--scenario",
+        "tarpit",
+        "--seed",
+        "5",
+        "--config",
+        config,
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(alarm_lines(&stderr).is_empty(), "{stderr}");
+    let summary = json_lines(&stdout).pop().unwrap();
+    assert_eq!(summary["alarms"], serde_json::json!([]));
+}
+
+#[test]
+fn auto_throttle_halves_the_pace_when_a_rate_alarm_is_raised() {
+    let schema: serde_json::Value =
+        serde_json::from_str(scanwatch::headless::jsonl::SCHEMA_V1).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[scan]\nauto_throttle = true\n").unwrap();
+    let config = path.to_str().unwrap();
+
+    for extra in [&["--auto-throttle"][..], &["--config", config]] {
+        let args: Vec<&str> = ["--json"].iter().chain(extra).copied().collect();
+        let (code, stdout, stderr) = ratelimit(&args);
+        assert_eq!(code, Some(0), "{extra:?}: {stderr}");
+        let lines = json_lines(&stdout);
+        for line in &lines {
+            let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{line}: {errors:?}");
+        }
+        let alarms: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| l["type"] == "alarm").collect();
+        let throttles: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| l["type"] == "throttle").collect();
+        assert!(!alarms.is_empty(), "{extra:?}: no alarm: {stderr}");
+        assert!(alarms.iter().all(|a| a["kind"] == "RATE"), "{stderr}");
+        assert_eq!(throttles.len(), alarms.len(), "{extra:?}: one per alarm");
+        // The scenario suggests concurrency 100 and 100 probes/s; each alarm halves both.
+        let (mut concurrency, mut rate) = (100, 100.0);
+        for (alarm, throttle) in alarms.iter().zip(&throttles) {
+            assert_eq!(throttle["alarm"], "RATE");
+            assert_eq!(throttle["scope"], alarm["scope"]);
+            assert_eq!(throttle["t_us"], alarm["raised_us"]);
+            assert_eq!(throttle["from"]["concurrency"], concurrency);
+            assert_eq!(throttle["from"]["rate"], rate);
+            (concurrency, rate) = (concurrency / 2, rate / 2.0);
+            assert_eq!(throttle["to"]["concurrency"], concurrency);
+            assert_eq!(throttle["to"]["rate"], rate);
+        }
+        // The engine records the new pace once it dispatches again (unless every probe was
+        // already sent): the params lines are the throttles' results, after them.
+        let first_throttle = lines.iter().position(|l| l["type"] == "throttle").unwrap();
+        for (i, params) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l["type"] == "params")
+        {
+            assert!(i > first_throttle, "{params}");
+            assert!(
+                throttles.iter().any(|t| t["to"] == params["params"]),
+                "{params}"
+            );
+        }
+        assert!(
+            stderr
+                .contains("THROTTLE concurrency 100 → 50, rate 100/s → 50/s (RATE on 127.0.4.10)"),
+            "{stderr}"
+        );
+    }
+
+    // Off by default, and --no-auto-throttle wins over the file.
+    for extra in [&[][..], &["--config", config, "--no-auto-throttle"]] {
+        let args: Vec<&str> = ["--json"].iter().chain(extra).copied().collect();
+        let (code, stdout, stderr) = ratelimit(&args);
+        assert_eq!(code, Some(0), "{extra:?}: {stderr}");
+        assert!(!alarm_lines(&stderr).is_empty(), "{extra:?}: {stderr}");
+        assert!(!stderr.contains("THROTTLE"), "{extra:?}: {stderr}");
+        let lines = json_lines(&stdout);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["type"] != "throttle" && l["type"] != "params"),
+            "{extra:?}: nothing changes the pace"
+        );
+    }
+
+    // The pace in force is what is halved, here a concurrency given on the command line.
+    let (code, _, stderr) = ratelimit(&["--auto-throttle", "-c", "64"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("THROTTLE concurrency 64 → 32, rate 100/s → 50/s (RATE on 127.0.4.10)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn fail_on_alarm_exits_3_when_an_alarm_was_raised() {
+    let (code, stdout, stderr) = demo(&[
+        "--scenario",
+        "tarpit",
+        "--seed",
+        "5",
+        "--fail-on=alarm",
+        "--json",
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let summary = json_lines(&stdout).pop().unwrap();
+    assert_eq!(
+        summary["finish"], "completed",
+        "the results are printed first"
+    );
+    assert!(!summary["alarms"].as_array().unwrap().is_empty());
+    let (code, _, stderr) = ratelimit(&["--fail-on", "alarm"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(!alarm_lines(&stderr).is_empty(), "{stderr}");
+
+    let (code, _, stderr) = demo(&["--scenario", "healthy", "--seed", "1", "--fail-on", "alarm"]);
+    assert_eq!(code, Some(0), "a clean scan: {stderr}");
+    let (code, _, stderr) = demo(&["--scenario", "tarpit", "--seed", "5"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "without --fail-on an alarm is not a failure: {stderr}"
+    );
+    assert!(!alarm_lines(&stderr).is_empty(), "{stderr}");
+
+    let l = listeners(1);
+    let out = run(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &port_list(&l.open),
+        "--fail-on",
+        "alarm",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    assert_usage_error(
+        &["demo", "--fail-on", "changed"],
+        "invalid value 'changed' for '--fail-on <CONDITION>'",
+    );
+    assert_usage_error(
+        &["demo", "--fail-on", "changed"],
+        "[possible values: alarm]",
+    );
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--fail-on", "alarm,bogus"],
+        "possible values: alarm",
+    );
+    assert_usage_error(&["scan", "127.0.0.1", "--fail-on"], "--fail-on");
 }

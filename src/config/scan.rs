@@ -51,6 +51,8 @@ pub struct ScanDefaults {
     pub rate: Option<f64>,
     /// Seed of the port-order shuffle; `None` picks a random one per run.
     pub seed: Option<u64>,
+    /// Halve the pace when a RATE or QOS alarm is raised (`--auto-throttle`).
+    pub auto_throttle: bool,
 }
 
 impl Default for ScanDefaults {
@@ -65,6 +67,7 @@ impl Default for ScanDefaults {
             retries: 1,
             rate: None,
             seed: None,
+            auto_throttle: false,
         }
     }
 }
@@ -113,6 +116,7 @@ impl Section for ScanDefaults {
             "retries" => numbers(&RETRIES_RANGE),
             "rate" => format!("a number of probes per second above 0 and at most {RATE_MAX}"),
             "seed" => format!("a whole number from 0 to {}", u64::MAX),
+            "auto_throttle" => "true or false".to_string(),
             _ => return None,
         };
         Some(text)
@@ -184,8 +188,13 @@ retries = {}
 # Seed of the per-host port shuffle; set it to repeat a run's probe order exactly.
 # Unset: a random seed per run. A whole number from 0 up.
 # seed = 42
+
+# When a RATE or QOS alarm is raised, halve the concurrency (and the rate, when one is set),
+# never below 1, and say so on stderr (THROTTLE) and in --json (a throttle line).
+# The --auto-throttle and --no-auto-throttle options override it.
+auto_throttle = {}
 "#,
-            d.top_ports, d.concurrency, d.max_per_host, d.retries,
+            d.top_ports, d.concurrency, d.max_per_host, d.retries, d.auto_throttle,
         )
     }
 }

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::detector::AlarmThresholds;
 
 const ORIGIN: &str = "/home/user/.config/scanwatch/config.toml";
 
@@ -42,6 +43,7 @@ fn every_key_set() -> ScanDefaults {
         retries: 2,
         rate: Some(50.0),
         seed: Some(7),
+        auto_throttle: true,
     }
 }
 
@@ -49,6 +51,7 @@ fn every_key_set() -> ScanDefaults {
 fn every_key() -> Vec<(String, String)> {
     let full = Config {
         scan: every_key_set(),
+        alarm: AlarmThresholds::default(),
     };
     let table = toml::Table::try_from(&full).unwrap();
     let mut keys = Vec::new();
@@ -72,6 +75,8 @@ fn defaults_are_the_documented_values() {
     assert_eq!(scan.retries, 1);
     assert_eq!(scan.rate, None);
     assert_eq!(scan.seed, None);
+    assert!(!scan.auto_throttle);
+    assert_eq!(Config::default().alarm, AlarmThresholds::default());
     assert_eq!(Config::default().check(), Ok(()));
 }
 
@@ -112,6 +117,7 @@ timeout = "2s"
 retries = 2
 rate = 50
 seed = 7
+auto_throttle = true
 "#;
     assert_eq!(parse_text(text).unwrap().scan, every_key_set());
 }
@@ -227,7 +233,7 @@ fn an_unknown_key_names_the_key_its_section_and_the_allowed_keys() {
         4,
         &[
             "unknown key `concurency` in [scan]; allowed keys: ports, top_ports, exclude_ports, \
-             concurrency, max_per_host, timeout, retries, rate, seed",
+             concurrency, max_per_host, timeout, retries, rate, seed, auto_throttle",
             "did you mean `concurrency`?",
         ],
     );
@@ -247,7 +253,7 @@ fn an_unknown_section_names_the_section_and_the_allowed_sections() {
         &message,
         1,
         &[
-            "unknown section [sacn]; allowed sections: [scan]",
+            "unknown section [sacn]; allowed sections: [scan], [alarm]",
             "did you mean [scan]?",
         ],
     );
@@ -695,4 +701,317 @@ fn bad_port_specs_name_the_key_and_say_what_is_wrong() {
     }
     let fine = parse_text("[scan]\nports = \"T:22, http*, 8000-\"\nexclude_ports = \"-1023\"\n");
     assert!(fine.is_ok(), "{fine:?}");
+}
+
+/// Every `[alarm]` key set to a value other than its default.
+fn every_alarm_key_set() -> AlarmThresholds {
+    AlarmThresholds {
+        baseline_probes: 40,
+        cusum_target: 0.8,
+        cusum_threshold: 12.5,
+        sentinel_failures: 3,
+        loss_check_timeouts: 0.3,
+        grace_s: 2.5,
+        range_min_hosts: 4,
+        range_window_s: 8.0,
+        rate_retry_answers: 6,
+        qos_factor: 4.0,
+        qos_min_extra_ms: 10.0,
+        qos_min_hosts: 5,
+        qos_host_fraction: 0.5,
+        deception_open_ports: 200,
+        deception_open_fraction: 0.75,
+        deception_min_probes: 80,
+        local_errors: 20,
+        local_window_s: 2.0,
+    }
+}
+
+#[test]
+fn every_alarm_key_can_be_set() {
+    let text = r#"
+[alarm]
+baseline_probes = 40
+cusum_target = 0.8
+cusum_threshold = 12.5
+sentinel_failures = 3
+loss_check_timeouts = 0.3
+grace_s = 2.5
+range_min_hosts = 4
+range_window_s = 8
+rate_retry_answers = 6
+qos_factor = 4
+qos_min_extra_ms = 10
+qos_min_hosts = 5
+qos_host_fraction = 0.5
+deception_open_ports = 200
+deception_open_fraction = 0.75
+deception_min_probes = 80
+local_errors = 20
+local_window_s = 2
+"#;
+    let config = parse_text(text).unwrap();
+    assert_eq!(config.alarm, every_alarm_key_set());
+    assert_eq!(config.scan, ScanDefaults::default());
+    let every = toml::Table::try_from(every_alarm_key_set()).unwrap();
+    let defaults = toml::Table::try_from(AlarmThresholds::default()).unwrap();
+    for (key, value) in &every {
+        assert_ne!(
+            Some(value),
+            defaults.get(key),
+            "[alarm] {key} keeps its default"
+        );
+    }
+}
+
+#[test]
+fn a_partial_alarm_section_keeps_the_other_defaults() {
+    let config = parse_text("[scan]\nretries = 2\n\n[alarm]\ndeception_open_ports = 5\n").unwrap();
+    assert_eq!(config.scan.retries, 2);
+    assert_eq!(
+        config.alarm,
+        AlarmThresholds {
+            deception_open_ports: 5,
+            ..AlarmThresholds::default()
+        }
+    );
+}
+
+#[test]
+fn every_alarm_key_is_in_the_default_text_with_its_default() {
+    let text = default_config_text();
+    let section = text.split("[alarm]\n").nth(1).expect("an [alarm] section");
+    let defaults = toml::Table::try_from(AlarmThresholds::default()).unwrap();
+    let parsed: toml::Table = toml::from_str(section).unwrap();
+    assert_eq!(parsed, defaults, "every key, each at its default");
+    for key in defaults.keys() {
+        let allowed = Config::allowed("alarm", key);
+        assert!(allowed.is_some_and(|a| !a.is_empty()), "[alarm] {key}");
+    }
+}
+
+#[test]
+fn alarm_range_limits_are_inclusive() {
+    let high = format!(
+        "[alarm]\nbaseline_probes = {}\ncusum_target = 1\ncusum_threshold = {CUSUM_THRESHOLD_MAX}\n\
+         sentinel_failures = {}\nloss_check_timeouts = 1\ngrace_s = {}\nrange_min_hosts = {}\n\
+         range_window_s = {}\nrate_retry_answers = {}\nqos_factor = {}\nqos_min_extra_ms = {}\n\
+         qos_min_hosts = {}\nqos_host_fraction = 1\ndeception_open_ports = {}\n\
+         deception_open_fraction = 1\ndeception_min_probes = {}\nlocal_errors = {}\n\
+         local_window_s = {}\n",
+        BASELINE_PROBES_RANGE.end(),
+        SENTINEL_FAILURES_RANGE.end(),
+        SECONDS_RANGE.end(),
+        RANGE_MIN_HOSTS_RANGE.end(),
+        SECONDS_RANGE.end(),
+        RATE_RETRY_ANSWERS_RANGE.end(),
+        QOS_FACTOR_RANGE.end(),
+        QOS_MIN_EXTRA_MS_RANGE.end(),
+        QOS_MIN_HOSTS_RANGE.end(),
+        DECEPTION_OPEN_PORTS_RANGE.end(),
+        DECEPTION_MIN_PROBES_RANGE.end(),
+        LOCAL_ERRORS_RANGE.end(),
+        SECONDS_RANGE.end(),
+    );
+    assert!(parse_text(&high).is_ok(), "{:?}", parse_text(&high));
+    let low = "[alarm]\nbaseline_probes = 1\ncusum_target = 0.001\ncusum_threshold = 0.001\n\
+               sentinel_failures = 1\nloss_check_timeouts = 0.001\ngrace_s = 0\n\
+               range_min_hosts = 2\nrange_window_s = 0\nrate_retry_answers = 1\nqos_factor = 1\n\
+               qos_min_extra_ms = 0\nqos_min_hosts = 1\nqos_host_fraction = 0.001\n\
+               deception_open_ports = 1\ndeception_open_fraction = 0.001\n\
+               deception_min_probes = 1\nlocal_errors = 1\nlocal_window_s = 0\n";
+    assert!(parse_text(low).is_ok(), "{:?}", parse_text(low));
+}
+
+#[test]
+fn alarm_values_out_of_range_name_the_key_the_value_and_the_range() {
+    let cases = [
+        (
+            "baseline_probes = 0",
+            "[alarm] baseline_probes = 0 is out of range; allowed 1 to 65536",
+        ),
+        (
+            "cusum_target = 0",
+            "[alarm] cusum_target = 0 is out of range; allowed a number above 0 and at most 1",
+        ),
+        (
+            "cusum_target = 1.5",
+            "[alarm] cusum_target = 1.5 is out of range",
+        ),
+        (
+            "cusum_target = nan",
+            "[alarm] cusum_target = nan is out of range",
+        ),
+        (
+            "cusum_threshold = 0",
+            "[alarm] cusum_threshold = 0 is out of range",
+        ),
+        ("cusum_threshold = inf", "at most 1000"),
+        (
+            "sentinel_failures = 0",
+            "[alarm] sentinel_failures = 0 is out of range; allowed 1 to 100",
+        ),
+        (
+            "loss_check_timeouts = -0.1",
+            "[alarm] loss_check_timeouts = -0.1 is out of range",
+        ),
+        (
+            "grace_s = -1",
+            "[alarm] grace_s = -1 is out of range; allowed 0 to 600 seconds",
+        ),
+        ("grace_s = 601", "[alarm] grace_s = 601 is out of range"),
+        (
+            "range_min_hosts = 1",
+            "[alarm] range_min_hosts = 1 is out of range; allowed 2 to 1000000",
+        ),
+        (
+            "range_window_s = nan",
+            "[alarm] range_window_s = nan is out of range",
+        ),
+        (
+            "rate_retry_answers = 65",
+            "[alarm] rate_retry_answers = 65 is out of range; allowed 1 to 64",
+        ),
+        (
+            "rate_retry_answers = -1",
+            "[alarm] rate_retry_answers = -1 is out of range; allowed 1 to 64",
+        ),
+        (
+            "qos_factor = 0.5",
+            "[alarm] qos_factor = 0.5 is out of range; allowed 1 to 1000",
+        ),
+        (
+            "qos_min_extra_ms = -5",
+            "[alarm] qos_min_extra_ms = -5 is out of range",
+        ),
+        (
+            "qos_min_hosts = 0",
+            "[alarm] qos_min_hosts = 0 is out of range",
+        ),
+        (
+            "qos_host_fraction = 2",
+            "[alarm] qos_host_fraction = 2 is out of range",
+        ),
+        (
+            "deception_open_ports = 0",
+            "[alarm] deception_open_ports = 0 is out of range; allowed 1 to 65536",
+        ),
+        (
+            "deception_open_ports = 65537",
+            "[alarm] deception_open_ports = 65537 is out of range",
+        ),
+        (
+            "deception_open_fraction = 0",
+            "[alarm] deception_open_fraction = 0 is out of range",
+        ),
+        (
+            "deception_min_probes = 0",
+            "[alarm] deception_min_probes = 0 is out of range",
+        ),
+        (
+            "local_errors = 0",
+            "[alarm] local_errors = 0 is out of range",
+        ),
+        (
+            "local_window_s = 1e9",
+            "[alarm] local_window_s = 1e9 is out of range",
+        ),
+    ];
+    for (line, expected) in cases {
+        let message = usage_error(&format!("[scan]\nretries = 1\n\n[alarm]\n{line}\n"));
+        assert_names(&message, 5, &[expected]);
+    }
+}
+
+#[test]
+fn alarm_check_names_the_first_key_out_of_range() {
+    let mut config = Config::default();
+    config.alarm.qos_host_fraction = 0.0;
+    config.alarm.local_errors = 0;
+    let err = config.check().unwrap_err();
+    assert_eq!((err.section, err.key), ("alarm", "qos_host_fraction"));
+    assert_eq!(
+        err.to_string(),
+        "[alarm] qos_host_fraction is out of range; allowed a number above 0 and at most 1, e.g. 0.25"
+    );
+    config.alarm.qos_host_fraction = 0.5;
+    assert_eq!(config.check().unwrap_err().key, "local_errors");
+    config.alarm.local_errors = 1;
+    config.scan.retries = 11;
+    assert_eq!(
+        config.check().unwrap_err().section,
+        "scan",
+        "[scan] is checked first"
+    );
+}
+
+#[test]
+fn an_unknown_alarm_key_names_the_file_line_key_and_the_allowed_keys() {
+    let message = usage_error("[scan]\nretries = 1\n\n[alarm]\ngrace_s = 2\ndeception_ports = 5\n");
+    assert_names(
+        &message,
+        6,
+        &[
+            "unknown key `deception_ports` in [alarm]; allowed keys: baseline_probes, ",
+            "local_window_s",
+            "did you mean `deception_open_ports`?",
+        ],
+    );
+    let dotted = usage_error("alarm.qos_facter = 2\n");
+    assert_names(
+        &dotted,
+        1,
+        &[
+            "unknown key `qos_facter` in [alarm]",
+            "did you mean `qos_factor`?",
+        ],
+    );
+    let outside = usage_error("grace_s = 2\n");
+    assert_names(
+        &outside,
+        1,
+        &["`grace_s` is outside any section; move it under [alarm]"],
+    );
+}
+
+#[test]
+fn wrong_alarm_types_name_the_key() {
+    let cases = [
+        (
+            "baseline_probes = 2.5",
+            "[alarm] baseline_probes = 2.5 is a float, not a whole number; allowed 1 to 65536",
+        ),
+        (
+            "cusum_target = \"high\"",
+            "[alarm] cusum_target = \"high\" is a string, not a number; allowed a number above 0",
+        ),
+        (
+            "grace_s = \"3s\"",
+            "[alarm] grace_s = \"3s\" is a string, not a number",
+        ),
+        (
+            "local_errors = true",
+            "[alarm] local_errors = true is a boolean",
+        ),
+    ];
+    for (line, expected) in cases {
+        let message = usage_error(&format!("[alarm]\n{line}\n"));
+        assert_names(&message, 2, &[expected]);
+    }
+}
+
+#[test]
+fn auto_throttle_is_true_or_false() {
+    assert!(
+        parse_text("[scan]\nauto_throttle = true\n")
+            .unwrap()
+            .scan
+            .auto_throttle
+    );
+    let message = usage_error("[scan]\nauto_throttle = \"yes\"\n");
+    assert_names(
+        &message,
+        2,
+        &["[scan] auto_throttle = \"yes\" is a string, not true or false"],
+    );
 }

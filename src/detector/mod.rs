@@ -416,7 +416,10 @@ impl Detector {
         group.sort_by_key(|&(_, at)| at);
         let spread =
             |g: &[(IpAddr, u64)]| g.last().map_or(0, |l| l.1) - g.first().map_or(0, |f| f.1);
-        if group.len() as u32 >= th.range_min_hosts && spread(&group) <= th.range_window_us() {
+        if !group.is_empty()
+            && group.len() as u32 >= th.range_min_hosts
+            && spread(&group) <= th.range_window_us()
+        {
             let first = group.iter().map(|g| g.0).min().expect("non-empty");
             let last = group.iter().map(|g| g.0).max().expect("non-empty");
             let evidence = format!(

@@ -1,4 +1,5 @@
-//! Detector thresholds, with their documented defaults (the config file's `[alarm]` section).
+//! Detector thresholds, with their documented defaults (the config file's `[alarm]` section;
+//! `config/alarm.rs` says what each key allows).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ pub struct AlarmThresholds {
     pub grace_s: f64,
     /// Hosts silent within `range_window_s` of each other that make a RANGE.
     pub range_min_hosts: u32,
+    /// The window, in seconds, of `range_min_hosts`.
     pub range_window_s: f64,
     /// Answers among a host's last 64 that came only on SYN retry before RATE is raised.
     pub rate_retry_answers: u32,
@@ -42,6 +44,7 @@ pub struct AlarmThresholds {
     pub deception_min_probes: u32,
     /// Local errors within `local_window_s` that raise LOCAL.
     pub local_errors: u32,
+    /// The window, in seconds, of `local_errors`.
     pub local_window_s: f64,
 }
 

@@ -112,6 +112,15 @@ impl EngineControl {
         self.update(|p| p.rate = rate)
     }
 
+    /// Sets the cap on probes in flight and the probes-per-second cap together, as one change
+    /// (one `ParamsChanged`): what auto-throttling does.
+    pub fn set_pace(&self, concurrency: u32, rate: Option<f64>) -> ScanParams {
+        self.update(|p| {
+            p.concurrency = concurrency;
+            p.rate = rate;
+        })
+    }
+
     /// Stops sending new probes; probes in flight finish.
     pub fn pause(&self) -> ScanParams {
         self.update(|p| p.paused = true)
@@ -185,6 +194,8 @@ mod tests {
         assert_eq!(control.set_concurrency(10_000).concurrency, 500);
         assert_eq!(control.set_rate(Some(-3.0)).rate, None);
         assert_eq!(control.set_rate(Some(50.0)).rate, Some(50.0));
+        let paced = control.set_pace(0, Some(25.0));
+        assert_eq!((paced.concurrency, paced.rate), (1, Some(25.0)));
         assert!(control.pause().paused);
         assert_eq!(*rx.params.borrow(), control.params());
         assert!(!control.resume().paused);

@@ -42,6 +42,14 @@ pub enum Line<'a> {
         t_us: u64,
         params: ParamsOut,
     },
+    /// Auto-throttling slowed the scan down because of an alarm.
+    Throttle {
+        t_us: u64,
+        alarm: &'static str,
+        scope: String,
+        from: ParamsOut,
+        to: ParamsOut,
+    },
     Progress {
         t_us: u64,
         done: u64,

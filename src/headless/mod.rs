@@ -11,11 +11,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::detector::{Alarm, AlarmThresholds};
 use crate::engine::EngineControl;
 use crate::error::Failure;
 use crate::event::ScanEvent;
 use crate::monitor::Monitor;
 use crate::state::ScanState;
+use crate::throttle;
 use jsonl::{Line, ParamsOut, ProbeOut};
 use progress::ProgressMeter;
 
@@ -32,6 +34,10 @@ pub struct HeadlessOptions {
     pub targets: Vec<String>,
     /// Problems found before the scan that did not stop it (JSON `error` lines after `start`).
     pub notes: Vec<String>,
+    /// When the detector raises its alarms (the config file's `[alarm]` section).
+    pub thresholds: AlarmThresholds,
+    /// Halve the pace when a RATE or QOS alarm is raised (see `throttle`).
+    pub auto_throttle: bool,
 }
 
 impl HeadlessOptions {
@@ -56,7 +62,7 @@ pub async fn run<W: Write, E: Write>(
     err: &mut E,
 ) -> Result<ScanState, Failure> {
     let mut printer = Printer {
-        monitor: Monitor::new(),
+        monitor: Monitor::with_thresholds(opts.thresholds),
         opts,
         meter: ProgressMeter::default(),
         started: Instant::now(),
@@ -82,7 +88,7 @@ pub async fn run<W: Write, E: Write>(
                 for request in printer.monitor.take_sentinel_requests() {
                     control.sentinel(request);
                 }
-                if let Err(e) = printer.new_alarms(out, err) {
+                if let Err(e) = printer.new_alarms(control, out, err) {
                     return printer.output_failed(e, control, events).await;
                 }
             }
@@ -156,10 +162,18 @@ impl Printer<'_> {
         Ok(())
     }
 
-    /// Announces alarms the moment they are raised: a line on stderr, an `alarm` line in JSON.
-    fn new_alarms<W: Write, E: Write>(&mut self, out: &mut W, err: &mut E) -> io::Result<()> {
+    /// Announces alarms the moment they are raised: a line on stderr, an `alarm` line in JSON;
+    /// with auto-throttling, slows the scan down for those that call for it.
+    fn new_alarms<W: Write, E: Write>(
+        &mut self,
+        control: &EngineControl,
+        out: &mut W,
+        err: &mut E,
+    ) -> io::Result<()> {
         let alarms = &self.monitor.state().alarms;
-        for alarm in &alarms[self.alarms_shown.min(alarms.len())..] {
+        let raised: Vec<Alarm> = alarms[self.alarms_shown.min(alarms.len())..].to_vec();
+        self.alarms_shown = alarms.len();
+        for alarm in &raised {
             if self.progress_shown {
                 let _ = write!(err, "\r\x1b[K");
             }
@@ -167,8 +181,10 @@ impl Printer<'_> {
             if self.opts.json {
                 write_json(out, &Line::Alarm(jsonl::AlarmOut::from(alarm)))?;
             }
+            if self.opts.auto_throttle {
+                throttle_for(alarm, control, self.opts.json, out, err)?;
+            }
         }
-        self.alarms_shown = alarms.len();
         Ok(())
     }
 
@@ -236,6 +252,39 @@ impl Printer<'_> {
             Err(Failure::runtime(format!("cannot write the results: {e}")))
         }
     }
+}
+
+/// Applies auto-throttling for one newly raised alarm and says what changed: a `THROTTLE` line
+/// on stderr, a `throttle` line in JSON.
+fn throttle_for<W: Write, E: Write>(
+    alarm: &Alarm,
+    control: &EngineControl,
+    json: bool,
+    out: &mut W,
+    err: &mut E,
+) -> io::Result<()> {
+    let from = control.params();
+    let Some(next) = throttle::decide(alarm, from) else {
+        return Ok(());
+    };
+    let to = control.set_pace(next.concurrency, next.rate);
+    if to == from {
+        return Ok(());
+    }
+    let _ = writeln!(err, "THROTTLE {}", throttle::describe(alarm, &from, &to));
+    if json {
+        write_json(
+            out,
+            &Line::Throttle {
+                t_us: alarm.raised_us,
+                alarm: alarm.kind.as_str(),
+                scope: alarm.scope.to_string(),
+                from: ParamsOut::from(&from),
+                to: ParamsOut::from(&to),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn write_json<W: Write, T: serde::Serialize>(out: &mut W, value: &T) -> io::Result<()> {
