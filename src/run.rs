@@ -88,6 +88,8 @@ struct ScanSetup {
     host_count_later: Option<oneshot::Receiver<u64>>,
     ports: Vec<u16>,
     params: ScanParams,
+    /// How long open ports are read after the handshake (zero: not read).
+    banner_wait: std::time::Duration,
     seed: u64,
     shard: Shard,
     shuffle: bool,
@@ -137,13 +139,15 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         },
         host_count_later: setup.host_count_later,
     };
-    let running = engine::start(TcpConnect::new(), plan, params, options);
+    let prober = TcpConnect::with_banner_wait(setup.banner_wait);
+    let running = engine::start(prober, plan, params, options);
     present(
         &running.control,
         running.events,
         &args.output,
         args.targets.clone(),
         setup.notes,
+        Some(setup.banner_wait),
     )
     .await
 }
@@ -155,6 +159,7 @@ async fn present(
     output: &OutputArgs,
     targets: Vec<String>,
     notes: Vec<String>,
+    banner_wait: Option<std::time::Duration>,
 ) -> Result<i32, Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -174,6 +179,7 @@ async fn present(
         progress_in_place: stderr.is_terminal(),
         targets,
         notes,
+        banner_wait,
     };
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?;
@@ -220,6 +226,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         &args.output,
         targets,
         Vec::new(),
+        None,
     )
     .await;
     world.control.stop();
@@ -312,6 +319,7 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
         host_count_later,
         ports,
         params,
+        banner_wait: args.banner_wait.unwrap_or(scan.banner_wait),
         seed: args.seed.or(scan.seed).unwrap_or_else(random_seed),
         shard: args.shard.unwrap_or(Shard::WHOLE),
         shuffle: !args.no_shuffle,

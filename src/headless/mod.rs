@@ -32,6 +32,9 @@ pub struct HeadlessOptions {
     pub targets: Vec<String>,
     /// Problems found before the scan that did not stop it (JSON `error` lines after `start`).
     pub notes: Vec<String>,
+    /// How long open ports are read after the handshake, when the prober reads them (JSON
+    /// `start` line); `None` when it does not say (the simulated network).
+    pub banner_wait: Option<Duration>,
 }
 
 impl HeadlessOptions {
@@ -132,6 +135,7 @@ impl Printer<'_> {
                 ports_per_host: *ports_per_host,
                 probes: *probes,
                 params: ParamsOut::from(params),
+                banner_wait_ms: self.opts.banner_wait.map(|d| d.as_millis() as u64),
             },
             ScanEvent::Probe(r) => Line::Probe(ProbeOut::from(r)),
             ScanEvent::LocalError(r) => Line::LocalError(ProbeOut::from(r)),
