@@ -25,6 +25,7 @@ Examples:
   scanwatch scan 127.0.0.1-8 --exclude 127.0.0.5 -c 200 --max-per-host 20 --timeout 3s
   scanwatch scan -iL hosts.txt --json > scan.jsonl
   scanwatch scan 127.0.0.1 --shard 1/2 --seed 7   half of the plan (run 2/2 elsewhere)
+  scanwatch scan 127.0.0.1 --banner-wait 0      connect only: do not read open ports
 
 Targets follow nmap: addresses (IPv4, IPv6), CIDR blocks (10.0.0.0/24, 2001:db8::/120),
 octet ranges (10.0.0.1-20, 192.168.1-3.1, 10.0.0.*), hostnames (resolved first; a name that
