@@ -4,7 +4,7 @@
 # Inside a private network namespace (`unshare -n`, so nothing but this namespace's loopback is
 # ever touched) it starts 50 listeners on 127.0.0.1, then alternates, ROUNDS times:
 #   nmap -sT -Pn -n -T5 -p- 127.0.0.1
-#   scanwatch scan -p- 127.0.0.1 --json
+#   scanwatch scan -p- 127.0.0.1 --json --banner-wait 0   (nmap -sT does not read either)
 # checks that both found exactly the same open ports, and prints the median wall time of each,
 # their ratio, and peak RSS (from /usr/bin/time -v).
 # Targets (issue "Scan engine, CLI and headless scan"): wall time <= 0.5 x nmap, peak RSS <= 30 MB.
@@ -73,7 +73,7 @@ for line in open(sys.argv[1]):
 
 for round in $(seq "$ROUNDS"); do
     measure nmap nmap -sT -Pn -n -T5 -p- 127.0.0.1 -oG -
-    measure scanwatch "$bin" scan -p- 127.0.0.1 --json --quiet
+    measure scanwatch "$bin" scan -p- 127.0.0.1 --json --quiet --banner-wait 0
     a=$(open_nmap); b=$(open_scanwatch)
     if [ "$a" != "$expected" ] || [ "$b" != "$expected" ]; then
         echo "round $round: open sets differ" >&2

@@ -27,6 +27,7 @@ Examples:
   scanwatch scan 127.0.0.1-8 --exclude 127.0.0.5 -c 200 --max-per-host 20 --timeout 3s
   scanwatch scan -iL hosts.txt --json > scan.jsonl
   scanwatch scan 127.0.0.1 --shard 1/2 --seed 7   half of the plan (run 2/2 elsewhere)
+  scanwatch scan 127.0.0.1 --banner-wait 0      connect only: do not read open ports
 
 Targets follow nmap: addresses (IPv4, IPv6), CIDR blocks (10.0.0.0/24, 2001:db8::/120),
 octet ranges (10.0.0.1-20, 192.168.1-3.1, 10.0.0.*), hostnames (resolved first; a name that
@@ -139,6 +140,13 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub pacing: PacingArgs,
+
+    /// After a port opens, wait up to DURATION for what it sends first (its banner), e.g. 300ms,
+    /// 1s; 0 does not read. Only open ports are read; each holds its concurrency slot while it
+    /// waits, so a host of silent open ports (a tarpit) scans slower [default: 500ms]
+    #[arg(long = "banner-wait", value_name = "DURATION", value_parser = parse_banner_wait,
+          help_heading = "Probe")]
+    pub banner_wait: Option<Duration>,
 
     /// Seed for the port order, to reproduce a run [default: random, printed]
     #[arg(long, value_name = "N", help_heading = "Plan")]
@@ -359,6 +367,17 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn parse_banner_wait(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if !crate::config::BANNER_WAIT_RANGE.contains(&d) {
+        return Err(format!(
+            "`{s}` is out of range; allowed 0 (do not read) to {}",
+            crate::duration::format_duration(*crate::config::BANNER_WAIT_RANGE.end())
+        ));
+    }
+    Ok(d)
+}
+
 fn parse_rate(s: &str) -> Result<f64, String> {
     let rate: f64 = s
         .trim()
@@ -443,6 +462,11 @@ mod tests {
         assert_eq!(a.pacing.timeout, Some(Duration::from_millis(500)));
         assert_eq!(a.pacing.rate, Some(250.0));
         assert_eq!(a.shard, Some(Shard { index: 1, count: 3 }));
+        assert_eq!(a.banner_wait, None);
+        let a = scan(&["scan", "--banner-wait", "300ms", "x"]);
+        assert_eq!(a.banner_wait, Some(Duration::from_millis(300)));
+        let a = scan(&["scan", "--banner-wait", "0", "x"]);
+        assert_eq!(a.banner_wait, Some(Duration::ZERO));
     }
 
     #[test]
@@ -490,6 +514,8 @@ mod tests {
             &["scan", "--timeout", "0ms", "x"][..],
             &["scan", "--timeout", "soon", "x"],
             &["scan", "--rate", "-5", "x"],
+            &["scan", "--banner-wait", "11s", "x"],
+            &["scan", "--banner-wait", "soon", "x"],
             &["scan", "--shard", "3/2", "x"],
             &["scan", "-c", "many", "x"],
             &["scan", "-p", "22", "--top-ports", "10", "x"],

@@ -30,8 +30,8 @@ pub use alarm::{
 };
 pub use file::default_path;
 pub use scan::{
-    CONCURRENCY_RANGE, MAX_PER_HOST_RANGE, RATE_MAX, RETRIES_RANGE, ScanDefaults, TIMEOUT_RANGE,
-    TOP_PORTS_RANGE, rate_allowed,
+    BANNER_WAIT_RANGE, CONCURRENCY_RANGE, DEFAULT_BANNER_WAIT, MAX_PER_HOST_RANGE, RATE_MAX,
+    RETRIES_RANGE, ScanDefaults, TIMEOUT_RANGE, TOP_PORTS_RANGE, rate_allowed,
 };
 
 /// Everything the config file can set. Each field is one `[section]`.

@@ -4,6 +4,7 @@
 //! `probe::Prober`, emitting `event::ScanEvent`s; the `monitor` folds them into `state::ScanState`,
 //! which the views (`headless`, later the TUI) read.
 
+pub mod banner;
 pub mod cli;
 pub mod config;
 pub mod demo;

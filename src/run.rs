@@ -88,6 +88,8 @@ struct ScanSetup {
     host_count_later: Option<oneshot::Receiver<u64>>,
     ports: Vec<u16>,
     params: ScanParams,
+    /// How long open ports are read after the handshake (zero: not read).
+    banner_wait: std::time::Duration,
     seed: u64,
     shard: Shard,
     shuffle: bool,
@@ -137,25 +139,28 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         },
         host_count_later: setup.host_count_later,
     };
-    let running = engine::start(TcpConnect::new(), plan, params, options);
+    let prober = TcpConnect::with_banner_wait(setup.banner_wait);
+    let running = engine::start(prober, plan, params, options);
     let opts = headless_options(
         &args.output,
         &args.pacing,
         &loaded.config,
         args.targets.clone(),
         setup.notes,
+        Some(setup.banner_wait),
     );
     present(&running.control, running.events, opts, &args.output.fail_on).await
 }
 
-/// How the headless printer runs: output options, the config's alarm thresholds, and whether to
-/// throttle automatically (the options, else the config file).
+/// How the headless printer runs: output options, the config's alarm thresholds, whether to
+/// throttle automatically (the options, else the config file) and the banner wait to report.
 fn headless_options(
     output: &OutputArgs,
     pacing: &PacingArgs,
     config: &Config,
     targets: Vec<String>,
     notes: Vec<String>,
+    banner_wait: Option<std::time::Duration>,
 ) -> HeadlessOptions {
     HeadlessOptions {
         json: output.json,
@@ -165,6 +170,7 @@ fn headless_options(
         notes,
         thresholds: config.alarm,
         auto_throttle: pacing.auto_throttle_or(config.scan.auto_throttle),
+        banner_wait,
     }
 }
 
@@ -237,6 +243,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         &loaded.config,
         targets,
         Vec::new(),
+        None,
     );
     let code = present(&world.control, world.events, opts, &args.output.fail_on).await;
     world.control.stop();
@@ -329,6 +336,7 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
         host_count_later,
         ports,
         params,
+        banner_wait: args.banner_wait.unwrap_or(scan.banner_wait),
         seed: args.seed.or(scan.seed).unwrap_or_else(random_seed),
         shard: args.shard.unwrap_or(Shard::WHOLE),
         shuffle: !args.no_shuffle,

@@ -3,7 +3,7 @@
 
 use scanwatch::demo::{DemoPlan, run_lockstep, suggested_params};
 use scanwatch::detector::{Alarm, AlarmKind, Scope};
-use scanwatch::event::{FilterReason, ProbeOutcome, ScanEvent};
+use scanwatch::event::{AfterConnect, FilterReason, ProbeOutcome, ScanEvent};
 use scanwatch::monitor::Monitor;
 use scanwatch::sim::{Scenario, builtin};
 use scanwatch::state::ScanState;
@@ -102,6 +102,55 @@ async fn deception_fires_on_every_tarpit_host_and_nothing_else() {
         // Raised once 50 ports of the host were probed, all of them open.
         assert!(alarm.evidence.starts_with("50 of 50"), "{}", alarm.evidence);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn deception_evidence_says_what_the_open_ports_did_after_connect() {
+    let scenario = builtin("tarpit").unwrap();
+    let (state, _) = run(&scenario, 5).await;
+    let evidence = |addr: &str| -> String {
+        alarms_of(&state, AlarmKind::Deception)
+            .into_iter()
+            .find(|a| a.scope == host_scope(addr))
+            .unwrap_or_else(|| panic!("no DECEPTION on {addr}"))
+            .evidence
+            .clone()
+    };
+    let syn_proxy = evidence("127.0.6.10");
+    assert!(
+        syn_proxy.contains("after connect: 50 closed at once, 0 sent a banner"),
+        "{syn_proxy}"
+    );
+    assert!(
+        syn_proxy.contains("no service behind most of them, strong evidence"),
+        "{syn_proxy}"
+    );
+    let tarpit = evidence("127.0.6.11");
+    assert!(
+        tarpit.contains("after connect: 50 stayed silent, 0 sent a banner"),
+        "{tarpit}"
+    );
+    assert!(tarpit.contains("strong evidence"), "{tarpit}");
+    let honeypot = evidence("127.0.6.12");
+    assert!(
+        honeypot.contains("after connect: all 50 sent the same 33-byte banner"),
+        "{honeypot}"
+    );
+    assert!(
+        honeypot.contains("one banner on most ports, strong evidence"),
+        "{honeypot}"
+    );
+    // The ordinary servers' banners are kept and raise nothing.
+    let ordinary = state
+        .up_hosts()
+        .into_iter()
+        .find(|h| h.addr.to_string() == "127.0.6.20")
+        .unwrap();
+    let ssh = ordinary.open_ports.iter().find(|p| p.port == 22).unwrap();
+    assert_eq!(
+        ssh.after_connect,
+        AfterConnect::Banner(std::sync::Arc::from(&b"SSH-2.0-OpenSSH_9.6\r\n"[..]))
+    );
 }
 
 /// Healthy networks, down hosts, ports filtered from the start, slow but steady hosts and light

@@ -18,6 +18,14 @@ pub const MAX_PER_HOST_RANGE: RangeInclusive<u32> = 1..=100_000;
 /// Allowed `timeout` for one connect attempt.
 pub const TIMEOUT_RANGE: RangeInclusive<Duration> =
     Duration::from_millis(1)..=Duration::from_secs(600);
+/// Allowed `banner_wait`: zero (do not read) up to nmap's wait for a service's greeting and more.
+pub const BANNER_WAIT_RANGE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(10);
+/// Default `banner_wait`. Services that speak first send their greeting as soon as they accept,
+/// so it arrives about one round trip after the connect: 500 ms covers paths up to a few hundred
+/// milliseconds of RTT and a slow accept, while a host full of silent ports (a tarpit) only holds
+/// each probe's slot half a second. nmap waits 5 s (6 s for a NULL probe) but only in version
+/// detection, on few ports.
+pub const DEFAULT_BANNER_WAIT: Duration = Duration::from_millis(500);
 /// Allowed `retries` after a timed-out attempt.
 pub const RETRIES_RANGE: RangeInclusive<u32> = 0..=10;
 /// Highest allowed `rate` in probes per second; the rate must also be above zero.
@@ -45,6 +53,9 @@ pub struct ScanDefaults {
     /// How long one connect attempt may take before it counts as no answer.
     #[serde(with = "crate::duration::serde_human")]
     pub timeout: Duration,
+    /// How long an open port is read after the handshake for its banner; zero: not read.
+    #[serde(with = "crate::duration::serde_human")]
+    pub banner_wait: Duration,
     /// Extra attempts for a port whose attempt timed out.
     pub retries: u32,
     /// Probes started per second; `None` is unlimited.
@@ -64,6 +75,7 @@ impl Default for ScanDefaults {
             concurrency: 1024,
             max_per_host: 512,
             timeout: Duration::from_millis(1500),
+            banner_wait: DEFAULT_BANNER_WAIT,
             retries: 1,
             rate: None,
             seed: None,
@@ -113,6 +125,11 @@ impl Section for ScanDefaults {
                 format_duration(*TIMEOUT_RANGE.start()),
                 format_duration(*TIMEOUT_RANGE.end()),
             ),
+            "banner_wait" => format!(
+                r#""{}" (do not read) to "{}", a duration in quotes such as "300ms" or "1s""#,
+                format_duration(*BANNER_WAIT_RANGE.start()),
+                format_duration(*BANNER_WAIT_RANGE.end()),
+            ),
             "retries" => numbers(&RETRIES_RANGE),
             "rate" => format!("a number of probes per second above 0 and at most {RATE_MAX}"),
             "seed" => format!("a whole number from 0 to {}", u64::MAX),
@@ -131,6 +148,9 @@ impl Section for ScanDefaults {
         if !TIMEOUT_RANGE.contains(&self.timeout) {
             return Err(InvalidValue::out_of_range::<Self>("timeout"));
         }
+        if !BANNER_WAIT_RANGE.contains(&self.banner_wait) {
+            return Err(InvalidValue::out_of_range::<Self>("banner_wait"));
+        }
         within("retries", self.retries, &RETRIES_RANGE)?;
         if let Some(rate) = self.rate
             && !rate_allowed(rate)
@@ -143,6 +163,8 @@ impl Section for ScanDefaults {
     fn commented_defaults() -> String {
         let d = ScanDefaults::default();
         let timeout = format_duration(d.timeout);
+        let banner_wait = format_duration(d.banner_wait);
+        let banner_wait_max = format_duration(*BANNER_WAIT_RANGE.end());
         let top_ports = numbers(&TOP_PORTS_RANGE);
         let concurrency = numbers(&CONCURRENCY_RANGE);
         let max_per_host = numbers(&MAX_PER_HOST_RANGE);
@@ -176,6 +198,13 @@ max_per_host = {}
 # checks_read_timeout, nmap --max-rtt-timeout). A duration in quotes: "500ms", "2s", "1m".
 # Allowed "{timeout_min}" to "{timeout_max}".
 timeout = "{timeout}"
+
+# After a port opens, how long to wait for what it sends first (its banner: SSH, FTP, SMTP
+# greetings), shown beside the port. Open ports that close at once, stay silent, or all send
+# the same banner are evidence of a tarpit or deception system (DECEPTION). Each open port
+# holds its concurrency slot while it waits. "0ms" turns the read off.
+# Allowed "0ms" to "{banner_wait_max}".
+banner_wait = "{banner_wait}"
 
 # Extra attempts for a port whose attempt timed out, before it counts as filtered
 # (nmap --max-retries). Allowed {retries}.

@@ -40,6 +40,7 @@ fn every_key_set() -> ScanDefaults {
         concurrency: 10,
         max_per_host: 5,
         timeout: Duration::from_secs(2),
+        banner_wait: Duration::from_millis(300),
         retries: 2,
         rate: Some(50.0),
         seed: Some(7),
@@ -72,6 +73,7 @@ fn defaults_are_the_documented_values() {
     assert_eq!(scan.concurrency, 1024);
     assert_eq!(scan.max_per_host, 512);
     assert_eq!(scan.timeout, Duration::from_millis(1500));
+    assert_eq!(scan.banner_wait, Duration::from_millis(500));
     assert_eq!(scan.retries, 1);
     assert_eq!(scan.rate, None);
     assert_eq!(scan.seed, None);
@@ -114,6 +116,7 @@ exclude_ports = "9100"
 concurrency = 10
 max_per_host = 5
 timeout = "2s"
+banner_wait = "300ms"
 retries = 2
 rate = 50
 seed = 7
@@ -142,6 +145,12 @@ fn range_limits_are_inclusive() {
     );
     let scan = parse_text(&text).unwrap().scan;
     assert_eq!(scan.timeout, *TIMEOUT_RANGE.start());
+    for wait in ["0ms", "0", "10s"] {
+        let scan = parse_text(&format!("[scan]\nbanner_wait = \"{wait}\"\n"))
+            .unwrap()
+            .scan;
+        assert!(BANNER_WAIT_RANGE.contains(&scan.banner_wait), "{wait}");
+    }
     assert_eq!(scan.rate, Some(RATE_MAX));
     let low = "[scan]\ntop_ports = 1\nconcurrency = 1\nmax_per_host = 1\ntimeout = \"10m\"\nretries = 0\nrate = 0.001\n";
     assert_eq!(parse_text(low).unwrap().scan.timeout, *TIMEOUT_RANGE.end());
@@ -233,7 +242,7 @@ fn an_unknown_key_names_the_key_its_section_and_the_allowed_keys() {
         4,
         &[
             "unknown key `concurency` in [scan]; allowed keys: ports, top_ports, exclude_ports, \
-             concurrency, max_per_host, timeout, retries, rate, seed, auto_throttle",
+             concurrency, max_per_host, timeout, banner_wait, retries, rate, seed, auto_throttle",
             "did you mean `concurrency`?",
         ],
     );
@@ -308,6 +317,10 @@ fn out_of_range_values_name_the_key_the_value_and_the_range() {
         (
             "timeout = \"11m\"",
             "[scan] timeout = \"11m\" is out of range",
+        ),
+        (
+            "banner_wait = \"11s\"",
+            "[scan] banner_wait = \"11s\" is out of range; allowed \"0ms\" (do not read) to \"10s\"",
         ),
         (
             "rate = 0",

@@ -7,8 +7,10 @@
 //!
 //! Alarms raised so far: SHUN (per-host Bernoulli CUSUM on timeouts against the host's own
 //! baseline, confirmed by sentinel re-probes of a port the host answered on), DECEPTION (too many
-//! open ports, or most probed ports open), LOCAL (the scanner's own errors).
+//! open ports, or most probed ports open; its evidence says what the open ports did after the
+//! handshake), LOCAL (the scanner's own errors).
 
+mod after_connect;
 pub mod alarm;
 pub mod cusum;
 pub mod thresholds;
@@ -19,6 +21,8 @@ use std::net::IpAddr;
 pub use alarm::{Alarm, AlarmKind, Scope};
 pub use cusum::BernoulliCusum;
 pub use thresholds::AlarmThresholds;
+
+use after_connect::AfterConnectCounts;
 
 use crate::engine::SentinelRequest;
 use crate::event::{FilterReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent};
@@ -106,6 +110,8 @@ struct HostSignals {
     sentinel_failures: u32,
     sentinel_pending: bool,
     open: u64,
+    /// Its open ports by what they did after the handshake (DECEPTION evidence).
+    after_connect: AfterConnectCounts,
 }
 
 /// Working out whether a host's rate-dependent losses are dropped SYNs (RATE) or dropped RSTs
@@ -160,6 +166,7 @@ impl HostSignals {
             sentinel_failures: 0,
             sentinel_pending: false,
             open: 0,
+            after_connect: AfterConnectCounts::default(),
         }
     }
 
@@ -502,6 +509,7 @@ impl Detector {
         match r.outcome {
             ProbeOutcome::Open => {
                 host.open += 1;
+                host.after_connect.add(&r.after_connect);
                 host.remember_answer(r.port, true);
                 resume = host.undecided.is_some() && host.loss_check.is_none();
             }
@@ -1031,13 +1039,17 @@ impl Detector {
         if self.active.contains_key(&(AlarmKind::Deception, scope)) {
             return;
         }
-        let evidence = format!(
+        let mut evidence = format!(
             "{} of {} probed ports open (real hosts rarely have more than {} open, or {:.0}% of those probed)",
             host.open,
             host.probes,
             th.deception_open_ports,
             th.deception_open_fraction * 100.0
         );
+        if let Some(after) = host.after_connect.describe() {
+            evidence.push_str("; ");
+            evidence.push_str(&after);
+        }
         self.raise(AlarmKind::Deception, scope, r.t_us, r.t_us, evidence);
     }
 

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::banner;
 use crate::detector::Alarm;
 use crate::event::{AfterConnect, ProbeRecord, ScanParams};
 use crate::ports::service_name;
@@ -33,6 +34,10 @@ pub enum Line<'a> {
         ports_per_host: u32,
         probes: Option<u64>,
         params: ParamsOut,
+        /// How long open ports are read after the handshake (0: not read); absent when the
+        /// prober does not say.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        banner_wait_ms: Option<u64>,
     },
     Probe(ProbeOut),
     LocalError(ProbeOut),
@@ -98,7 +103,16 @@ pub struct ProbeOut {
     pub seq: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_connect: Option<&'static str>,
+    /// The banner made safe to print (see `banner::display`), at most [`BANNER_JSON_CHARS`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+    /// The banner's raw bytes in hex, at most `banner::BANNER_MAX` of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner_hex: Option<String>,
 }
+
+/// Characters of a sanitized banner in JSON at most.
+pub const BANNER_JSON_CHARS: usize = 256;
 
 impl From<&ProbeRecord> for ProbeOut {
     fn from(r: &ProbeRecord) -> Self {
@@ -112,7 +126,20 @@ impl From<&ProbeRecord> for ProbeOut {
             attempt: r.attempt,
             seq: r.seq,
             after_connect: after_connect_str(&r.after_connect),
+            banner: banner_text(&r.after_connect),
+            banner_hex: match &r.after_connect {
+                AfterConnect::Banner(raw) => Some(banner::hex(raw)),
+                _ => None,
+            },
         }
+    }
+}
+
+/// The banner made safe to print, for a port that sent one.
+fn banner_text(a: &AfterConnect) -> Option<String> {
+    match a {
+        AfterConnect::Banner(raw) => Some(banner::display(raw, BANNER_JSON_CHARS)),
+        _ => None,
     }
 }
 
@@ -191,6 +218,10 @@ pub struct PortOut {
     pub port: u16,
     pub service: Option<&'static str>,
     pub connect_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_connect: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -225,6 +256,8 @@ fn host_out(h: &HostState) -> HostOut {
                 port: p.port,
                 service: service_name(p.port),
                 connect_us: p.connect_us,
+                after_connect: after_connect_str(&p.after_connect),
+                banner: banner_text(&p.after_connect),
             })
             .collect(),
         closed: h.counts.closed,

@@ -38,6 +38,9 @@ pub struct HeadlessOptions {
     pub thresholds: AlarmThresholds,
     /// Halve the pace when a RATE or QOS alarm is raised (see `throttle`).
     pub auto_throttle: bool,
+    /// How long open ports are read after the handshake, when the prober reads them (JSON
+    /// `start` line); `None` when it does not say (the simulated network).
+    pub banner_wait: Option<Duration>,
 }
 
 impl HeadlessOptions {
@@ -138,6 +141,7 @@ impl Printer<'_> {
                 ports_per_host: *ports_per_host,
                 probes: *probes,
                 params: ParamsOut::from(params),
+                banner_wait_ms: self.opts.banner_wait.map(|d| d.as_millis() as u64),
             },
             ScanEvent::Probe(r) => Line::Probe(ProbeOut::from(r)),
             ScanEvent::LocalError(r) => Line::LocalError(ProbeOut::from(r)),

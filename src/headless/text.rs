@@ -2,12 +2,15 @@
 
 use std::fmt::Write as _;
 
-use crate::event::FinishReason;
+use crate::banner;
+use crate::event::{AfterConnect, FinishReason};
 use crate::ports::service_name;
 use crate::state::{HostState, ScanState};
 
 /// Silent hosts listed by address in the text summary; the rest are counted.
 const SILENT_LISTED: usize = 20;
+/// Characters of a banner shown beside its port (the line stays under about 100 columns).
+pub const BANNER_TEXT_CHARS: usize = 50;
 
 /// Formats a duration in µs for people: `87µs`, `1.4ms`, `2.10s`.
 pub fn human_us(us: u64) -> String {
@@ -116,16 +119,35 @@ fn host_report(out: &mut String, h: &HostState) {
     if open.is_empty() {
         let _ = writeln!(out, "No open ports.");
     } else {
-        let _ = writeln!(out, "{:<10}{:<7}{:<17}CONNECT", "PORT", "STATE", "SERVICE");
-        for p in open {
+        let banners = open
+            .iter()
+            .any(|p| matches!(p.after_connect, AfterConnect::Banner(_)));
+        if banners {
             let _ = writeln!(
                 out,
-                "{:<10}{:<7}{:<17}{}",
-                format!("{}/tcp", p.port),
-                "open",
-                service_name(p.port).unwrap_or("unknown"),
-                human_us(p.connect_us)
+                "{:<10}{:<7}{:<17}{:<9}BANNER",
+                "PORT", "STATE", "SERVICE", "CONNECT"
             );
+        } else {
+            let _ = writeln!(out, "{:<10}{:<7}{:<17}CONNECT", "PORT", "STATE", "SERVICE");
+        }
+        for p in open {
+            let shown = match &p.after_connect {
+                AfterConnect::Banner(raw) => banner::display(raw, BANNER_TEXT_CHARS),
+                _ => String::new(),
+            };
+            let port = format!("{}/tcp", p.port);
+            let service = service_name(p.port).unwrap_or("unknown");
+            let connect = human_us(p.connect_us);
+            let _ = if shown.is_empty() {
+                writeln!(out, "{port:<10}{:<7}{service:<17}{connect}", "open")
+            } else {
+                writeln!(
+                    out,
+                    "{port:<10}{:<7}{service:<17}{connect:<9}{shown}",
+                    "open"
+                )
+            };
         }
     }
     out.push('\n');
@@ -182,5 +204,64 @@ mod tests {
         assert_eq!(human_us(87), "87µs");
         assert_eq!(human_us(1400), "1.4ms");
         assert_eq!(human_us(2_100_000), "2.10s");
+    }
+
+    fn open_port(port: u16, after_connect: AfterConnect) -> crate::event::ScanEvent {
+        crate::event::ScanEvent::Probe(crate::event::ProbeRecord {
+            host: 0,
+            addr: [127, 0, 0, 1].into(),
+            port,
+            outcome: crate::event::ProbeOutcome::Open,
+            connect_us: 1400,
+            attempt: 1,
+            seq: u64::from(port),
+            t_us: 10_000,
+            after_connect,
+        })
+    }
+
+    #[test]
+    fn banners_are_shown_beside_their_ports_and_made_safe() {
+        use std::sync::Arc;
+
+        let mut m = crate::monitor::Monitor::new();
+        let hostile: &[u8] = b"\x1b]0;pwned\x07SSH-2.0-OpenSSH_9.6\x1b[2J\r\n";
+        m.apply(&open_port(22, AfterConnect::Banner(Arc::from(hostile))));
+        m.apply(&open_port(80, AfterConnect::Silent));
+        m.apply(&open_port(
+            25,
+            AfterConnect::Banner(Arc::from(&[b'x'; 400][..])),
+        ));
+        let text = summary(m.state());
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(!text.contains("pwned"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let header = lines.iter().position(|l| l.starts_with("PORT")).unwrap();
+        assert_eq!(
+            lines[header],
+            "PORT      STATE  SERVICE          CONNECT  BANNER"
+        );
+        assert_eq!(
+            lines[header + 1],
+            format!("22/tcp    open   ssh              1.4ms    SSH-2.0-OpenSSH_9.6")
+        );
+        assert!(lines[header + 2].starts_with("25/tcp"), "{text}");
+        assert!(lines[header + 2].ends_with('…'), "{text}");
+        assert!(
+            lines[header + 2].chars().count() <= 34 + 9 + BANNER_TEXT_CHARS,
+            "{text}"
+        );
+        assert_eq!(lines[header + 3], "80/tcp    open   http             1.4ms");
+    }
+
+    #[test]
+    fn without_banners_the_port_table_is_unchanged() {
+        let mut m = crate::monitor::Monitor::new();
+        m.apply(&open_port(80, AfterConnect::Silent));
+        let text = summary(m.state());
+        assert!(
+            text.contains("PORT      STATE  SERVICE          CONNECT\n80/tcp    open   http             1.4ms\n"),
+            "{text}"
+        );
     }
 }

@@ -16,7 +16,9 @@ pub use tcp_connect::TcpConnect;
 /// Sends one probe to `addr` and reports its outcome within `timeout`.
 ///
 /// Implementations must not panic on any outcome, and must return within about `timeout`
-/// (a `no-response` outcome carries the timeout as its connect time).
+/// (a `no-response` outcome carries the timeout as its connect time), plus, for an open port,
+/// the prober's own read window after the handshake (`ProbeResult::after_connect`), which is
+/// never part of the connect time.
 pub trait Prober: Send + Sync + 'static {
     fn probe(
         &self,
