@@ -6,6 +6,11 @@
 //! timeouts, latencies, the devices' timers, event timestamps) sees the same simulated time, so a
 //! story plays out the same at any speed. The views run on the normal runtime and read the events
 //! through the usual channel, and steer the scan through the usual `EngineControl`.
+//!
+//! At `--speed max` there is no real time to keep to: the world and the output share one
+//! current-thread runtime with a paused clock (see `run::run_in_paused_runtime`), so the clock
+//! moves only when the output has taken every event and sent the detector's sentinels, and a
+//! seed always gives the same scan, alarms included.
 
 use std::time::Duration;
 

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cli::{Cli, Command, ConfigArgs, DemoArgs, FailOn, OutputArgs, PacingArgs, ScanArgs};
+use crate::cli::{
+    Cli, Command, ConfigArgs, DemoArgs, DemoSpeed, FailOn, OutputArgs, PacingArgs, ScanArgs,
+};
 use crate::config::{self, Config, LoadedConfig};
 use crate::demo::{DemoPlan, SimWorld};
 use crate::engine::{self, ControlLimits, EngineControl, EngineOptions, ScanPlan, Shard};
@@ -19,6 +21,7 @@ use crate::headless::{self, HeadlessOptions};
 use crate::ports;
 use crate::probe::TcpConnect;
 use crate::rlimit;
+use crate::sim::Simulated;
 use crate::targets::{self, TargetSet, TargetSpec};
 
 /// Exit code after Ctrl-C (128 + SIGINT), once the partial results are printed.
@@ -41,6 +44,9 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let result = match cli.command {
         Command::Scan(args) => run_in_runtime(scan(*args)),
+        Command::Demo(args) if matches!(args.speed, DemoSpeed::Max) => {
+            run_in_paused_runtime(demo(*args))
+        }
         Command::Demo(args) => run_in_runtime(demo(*args)),
         Command::Config(args) => config_command(&args),
     };
@@ -56,6 +62,18 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 fn run_in_runtime<F: Future<Output = Result<i32, Failure>>>(f: F) -> Result<i32, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(f)
+}
+
+/// A current-thread runtime whose clock is paused: it jumps to the next timer only when every
+/// task waits, the output's included, so `demo --speed max` runs in lockstep and a seed always
+/// tells the same story.
+fn run_in_paused_runtime<F: Future<Output = Result<i32, Failure>>>(f: F) -> Result<i32, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(f)
@@ -236,7 +254,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
             scenario.name, scenario.description
         );
     }
-    let world = SimWorld::start(DemoPlan::new(scenario)?, params, seed, args.speed)?;
+    let plan = DemoPlan::new(scenario)?;
     let opts = headless_options(
         &args.output,
         &args.pacing,
@@ -245,6 +263,20 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         Vec::new(),
         None,
     );
+    if matches!(args.speed, DemoSpeed::Max) {
+        // This runtime's clock is paused (see `run_in_paused_runtime`): the simulated world runs
+        // right here, in lockstep with the output.
+        let running = engine::start(
+            Simulated::new(&plan.scenario, seed),
+            plan.scan_plan(seed),
+            params,
+            EngineOptions::default(),
+        );
+        let code = present(&running.control, running.events, opts, &args.output.fail_on).await;
+        running.control.stop();
+        return code;
+    }
+    let world = SimWorld::start(plan, params, seed, args.speed)?;
     let code = present(&world.control, world.events, opts, &args.output.fail_on).await;
     world.control.stop();
     code

@@ -759,3 +759,37 @@ fn fail_on_alarm_exits_3_when_an_alarm_was_raised() {
     );
     assert_usage_error(&["scan", "127.0.0.1", "--fail-on"], "--fail-on");
 }
+
+#[test]
+fn demo_at_max_speed_is_reproducible_from_its_seed() {
+    let args = [
+        "demo",
+        "--scenario",
+        "mixed",
+        "--speed",
+        "max",
+        "--seed",
+        "7",
+        "--json",
+    ];
+    let (a, b) = (run(&args), run(&args));
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a.stderr));
+    let alarms = |o: &Output| -> Vec<String> {
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.contains(r#""type":"alarm""#) || l.contains(r#""type":"sentinel""#))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(
+        alarms(&a).iter().filter(|l| l.contains("alarm")).count() >= 5,
+        "mixed raises its alarms: {}",
+        text(&a.stderr)
+    );
+    assert_eq!(
+        alarms(&a),
+        alarms(&b),
+        "same seed, same alarms and sentinels"
+    );
+    assert_eq!(text(&a.stdout), text(&b.stdout), "same seed, same output");
+}
