@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod headless;
+pub mod idmap;
 pub mod monitor;
 pub mod ports;
 pub mod probe;

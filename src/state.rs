@@ -4,13 +4,13 @@
 //! without a single answer are reduced to a counter (and a bounded sample of addresses), closed and
 //! filtered ports are counted, not listed.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
 use crate::event::{AfterConnect, FinishReason, HostId, ProbeOutcome, ScanParams};
+use crate::idmap::IdMap;
 
 /// Silent hosts whose addresses are kept for the report; beyond this only their number is.
 pub const SILENT_HOST_SAMPLE: usize = 1024;
@@ -149,7 +149,7 @@ pub struct ScanState {
     /// Every parameter change with its scan time (µs).
     pub param_changes: Vec<(u64, ScanParams)>,
     /// Hosts in progress and hosts that answered.
-    pub hosts: HashMap<HostId, HostState>,
+    pub hosts: IdMap<HostId, HostState>,
     /// Hosts that finished without any answer.
     pub silent_hosts: u64,
     /// The first `SILENT_HOST_SAMPLE` of them.
@@ -178,7 +178,7 @@ impl Default for ScanState {
             plan: None,
             params: None,
             param_changes: Vec::new(),
-            hosts: HashMap::new(),
+            hosts: IdMap::default(),
             silent_hosts: 0,
             silent_sample: Vec::new(),
             hosts_started: 0,

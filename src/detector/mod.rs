@@ -15,7 +15,7 @@ pub mod alarm;
 pub mod cusum;
 pub mod thresholds;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 pub use alarm::{Alarm, AlarmKind, Scope};
@@ -26,6 +26,7 @@ use after_connect::AfterConnectCounts;
 
 use crate::engine::SentinelRequest;
 use crate::event::{FilterReason, HostId, ProbeOutcome, ProbeRecord, ScanEvent};
+use crate::idmap::IdMap;
 
 /// An answer slower than this (and than the host's own RTT by `RETRY_GAP_US`) came on the kernel's
 /// SYN retransmission: the first SYN was dropped (Linux resends after 1 s; RFC 6298 §2.1).
@@ -273,9 +274,9 @@ fn target(configured: f64, baseline: f64) -> f64 {
 #[derive(Debug)]
 pub struct Detector {
     th: AlarmThresholds,
-    hosts: HashMap<HostId, HostSignals>,
+    hosts: IdMap<HostId, HostSignals>,
     alarms: Vec<Alarm>,
-    active: HashMap<(AlarmKind, Scope), usize>,
+    active: IdMap<(AlarmKind, Scope), usize>,
     requests: Vec<SentinelRequest>,
     /// Times of recent local errors (µs).
     local_errors: VecDeque<u64>,
@@ -292,9 +293,9 @@ impl Detector {
     pub fn new(th: AlarmThresholds) -> Self {
         Detector {
             th,
-            hosts: HashMap::new(),
+            hosts: IdMap::default(),
             alarms: Vec::new(),
-            active: HashMap::new(),
+            active: IdMap::default(),
             requests: Vec::new(),
             local_errors: VecDeque::new(),
             version: 0,
