@@ -24,3 +24,4 @@ pub mod sim;
 pub mod state;
 pub mod targets;
 pub mod throttle;
+pub mod tui;
