@@ -183,13 +183,22 @@ fn median(v: &mut [f64]) -> f64 {
 fn detection_delays(seeds: u64) {
     println!("## Detection delay ({seeds} seeds per scenario)");
     println!(
-        "{:<10} {:<10} {:>6} {:>7} {:>10} {:>10} {:>10} {:>10}",
-        "scenario", "alarm", "hit", "other", "med s", "max s", "med probes", "max probes"
+        "{:<10} {:<10} {:>6} {:>7} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "scenario",
+        "alarm",
+        "hit",
+        "other",
+        "med s",
+        "max s",
+        "med probes",
+        "max probes",
+        "max seed"
     );
     for case in CASES {
         let affected: Vec<IpAddr> = case.affected.iter().map(|a| a.parse().unwrap()).collect();
         let (mut hits, mut other) = (0, 0);
         let (mut secs, mut probes) = (Vec::new(), Vec::new());
+        let mut slowest = 0;
         for seed in 1..=seeds {
             let (state, events) = scan(case.scenario, seed);
             let hit = state
@@ -209,7 +218,11 @@ fn detection_delays(seeds: u64) {
                 continue;
             };
             hits += 1;
-            secs.push(alarm.raised_us.saturating_sub(onset) as f64 / 1e6);
+            let delay = alarm.raised_us.saturating_sub(onset) as f64 / 1e6;
+            if secs.iter().all(|&s| s < delay) {
+                slowest = seed;
+            }
+            secs.push(delay);
             let between = events
                 .iter()
                 .filter(|e| match e {
@@ -225,7 +238,7 @@ fn detection_delays(seeds: u64) {
         }
         let max = |v: &[f64]| v.iter().copied().fold(f64::NAN, f64::max);
         println!(
-            "{:<10} {:<10} {:>3}/{:<2} {:>7} {:>10.2} {:>10.2} {:>10.0} {:>10.0}",
+            "{:<10} {:<10} {:>3}/{:<2} {:>7} {:>10.2} {:>10.2} {:>10.0} {:>10.0} {:>8}",
             case.scenario,
             case.kind.as_str(),
             hits,
@@ -235,6 +248,7 @@ fn detection_delays(seeds: u64) {
             max(&secs),
             median(&mut probes.clone()),
             max(&probes),
+            slowest,
         );
     }
     println!("(probes: results for the affected hosts between the onset and the alarm)");
