@@ -259,6 +259,13 @@ pub struct OutputArgs {
     #[arg(short = 'q', long, help_heading = "Output")]
     pub quiet: bool,
 
+    /// Theme of the live view: dark, light, high-contrast, mono, a user theme (NAME.toml in
+    /// $XDG_CONFIG_HOME/scanwatch/themes), or the path of a theme file (containing `/` or
+    /// ending in .toml); checked even when the output is headless [default: the config file's
+    /// [ui] theme, else dark, or mono when NO_COLOR is set]
+    #[arg(long, value_name = "NAME|PATH", help_heading = "Output")]
+    pub theme: Option<String>,
+
     /// Exit with a distinct code when a condition held (see Exit codes); several are separated
     /// by commas
     #[arg(
@@ -484,6 +491,13 @@ mod tests {
             panic!("not a demo");
         };
         assert_eq!(a.speed, DemoSpeed::Factor(4.0));
+        assert_eq!(a.output.theme, None);
+        let Command::Demo(a) = parse(&["demo", "--theme", "light"]).unwrap().command else {
+            panic!("not a demo");
+        };
+        assert_eq!(a.output.theme.as_deref(), Some("light"));
+        let a = scan(&["scan", "--theme", "./my.toml", "x"]);
+        assert_eq!(a.output.theme.as_deref(), Some("./my.toml"));
     }
 
     #[test]

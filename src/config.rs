@@ -1,5 +1,5 @@
-//! The config file: `[scan]` defaults and `[alarm]` thresholds (later key bindings, UI) read
-//! from TOML.
+//! The config file: `[scan]` defaults, `[alarm]` thresholds, `[keys]` bindings and `[ui]`
+//! settings of the live view, read from TOML.
 //!
 //! Precedence is command-line options > this file > built-in defaults; this module handles the
 //! last two. Every error is a [`Failure::Usage`] whose message names the file, the line, the key
@@ -11,7 +11,9 @@
 mod alarm;
 mod diagnose;
 mod file;
+mod keys;
 mod scan;
+mod ui;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,11 +30,15 @@ pub use alarm::{
     QOS_MIN_HOSTS_RANGE, RANGE_MIN_HOSTS_RANGE, RATE_RETRY_ANSWERS_RANGE, SECONDS_RANGE,
     SENTINEL_FAILURES_RANGE,
 };
-pub use file::default_path;
+pub(crate) use diagnose::closest_name;
+pub(crate) use file::read_text_file;
+pub use file::{default_path, themes_dir};
+pub use keys::KeysConfig;
 pub use scan::{
     BANNER_WAIT_RANGE, CONCURRENCY_RANGE, DEFAULT_BANNER_WAIT, MAX_PER_HOST_RANGE, RATE_MAX,
     RETRIES_RANGE, ScanDefaults, TIMEOUT_RANGE, TOP_PORTS_RANGE, rate_allowed,
 };
+pub use ui::{DEFAULT_FPS, FPS_RANGE, UiConfig};
 
 /// Everything the config file can set. Each field is one `[section]`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -40,6 +46,8 @@ pub use scan::{
 pub struct Config {
     pub scan: ScanDefaults,
     pub alarm: AlarmThresholds,
+    pub keys: KeysConfig,
+    pub ui: UiConfig,
 }
 
 /// One `[section]` of the config file.
@@ -69,6 +77,9 @@ pub struct InvalidValue {
     pub key: &'static str,
     /// Why the value was rejected; `None` for a value out of range.
     pub reason: Option<String>,
+    /// Another key of the section that the problem is about as much (a key bound to two
+    /// actions): the message points at whichever of the two comes later in the file.
+    pub other_key: Option<&'static str>,
 }
 
 impl InvalidValue {
@@ -78,6 +89,7 @@ impl InvalidValue {
             section: S::NAME,
             key,
             reason: None,
+            other_key: None,
         }
     }
 
@@ -87,6 +99,15 @@ impl InvalidValue {
             section: S::NAME,
             key,
             reason: Some(reason.into()),
+            other_key: None,
+        }
+    }
+
+    /// The same problem, about `other` as much as about this key.
+    pub fn with_other_key(self, other: &'static str) -> Self {
+        InvalidValue {
+            other_key: Some(other),
+            ..self
         }
     }
 
@@ -115,6 +136,8 @@ impl Config {
     pub fn check(&self) -> Result<(), InvalidValue> {
         self.scan.check()?;
         self.alarm.check()?;
+        self.keys.check()?;
+        self.ui.check()?;
         Ok(())
     }
 
@@ -123,6 +146,8 @@ impl Config {
         match section {
             ScanDefaults::NAME => ScanDefaults::allowed(key),
             AlarmThresholds::NAME => AlarmThresholds::allowed(key),
+            KeysConfig::NAME => KeysConfig::allowed(key),
+            UiConfig::NAME => UiConfig::allowed(key),
             _ => None,
         }
     }
@@ -189,6 +214,8 @@ pub fn default_config_text() -> String {
         header.to_string(),
         ScanDefaults::commented_defaults(),
         AlarmThresholds::commented_defaults(),
+        KeysConfig::commented_defaults(),
+        UiConfig::commented_defaults(),
     ]
     .join("\n")
 }

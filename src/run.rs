@@ -23,6 +23,7 @@ use crate::probe::TcpConnect;
 use crate::rlimit;
 use crate::sim::Simulated;
 use crate::targets::{self, TargetSet, TargetSpec};
+use crate::tui::theme::{self, ThemeChoice};
 
 /// Exit code after Ctrl-C (128 + SIGINT), once the partial results are printed.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -85,6 +86,12 @@ fn config_command(args: &ConfigArgs) -> Result<i32, Failure> {
         return Ok(EXIT_OK);
     }
     let loaded = config::load(args.config.as_deref())?;
+    // The theme the config file names (or the default), and every user theme file: a check
+    // reports the first one that cannot be used.
+    let themes = theme::resolve(None, &loaded.config.ui)?;
+    if let Some(warning) = themes.warnings.first() {
+        return Err(Failure::usage(warning.clone()));
+    }
     match &loaded.path {
         Some(path) => println!("{}: valid", path.display()),
         None => match config::default_path() {
@@ -95,6 +102,12 @@ fn config_command(args: &ConfigArgs) -> Result<i32, Failure> {
             None => println!("no configuration file; built-in defaults apply"),
         },
     }
+    let names: Vec<&str> = themes.themes().iter().map(|t| t.name.as_str()).collect();
+    println!(
+        "theme: {} (themes: {})",
+        themes.current().name,
+        names.join(", ")
+    );
     Ok(EXIT_OK)
 }
 
@@ -116,6 +129,7 @@ struct ScanSetup {
 
 async fn scan(args: ScanArgs) -> Result<i32, Failure> {
     let loaded = config::load(args.config.as_deref())?;
+    let _theme = live_view_theme(&args.output, &loaded.config)?;
     let setup = prepare(&args, &loaded).await?;
     let mut stderr = io::stderr();
     for note in &setup.notes {
@@ -168,6 +182,13 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         Some(setup.banner_wait),
     );
     present(&running.control, running.events, opts, &args.output.fail_on).await
+}
+
+/// The live view's theme from `--theme`, the config file and `NO_COLOR`. Resolved before the
+/// scan starts even when the output is headless, so that a wrong name or theme file is a usage
+/// error at once rather than when the view opens.
+fn live_view_theme(output: &OutputArgs, config: &Config) -> Result<ThemeChoice, Failure> {
+    theme::resolve(output.theme.as_deref(), &config.ui)
 }
 
 /// How the headless printer runs: output options, the config's alarm thresholds, whether to
@@ -232,6 +253,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         return Ok(EXIT_OK);
     }
     let loaded = config::load(args.config.as_deref())?;
+    let _theme = live_view_theme(&args.output, &loaded.config)?;
     let scenario = match &args.scenario_file {
         Some(path) => crate::sim::load_scenario_file(path).map_err(Failure::usage)?,
         None => crate::sim::builtin(&args.scenario).map_err(Failure::usage)?,

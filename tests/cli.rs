@@ -793,3 +793,286 @@ fn demo_at_max_speed_is_reproducible_from_its_seed() {
     );
     assert_eq!(text(&a.stdout), text(&b.stdout), "same seed, same output");
 }
+
+/// A configuration directory for `XDG_CONFIG_HOME`, with `themes` (file name, text) as user
+/// themes and `config` as the config file when given.
+fn config_home(themes: &[(&str, &str)], config: Option<&str>) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("scanwatch");
+    std::fs::create_dir_all(dir.join("themes")).unwrap();
+    for (name, text) in themes {
+        std::fs::write(dir.join("themes").join(name), text).unwrap();
+    }
+    if let Some(config) = config {
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+    }
+    home
+}
+
+/// Runs scanwatch with `XDG_CONFIG_HOME` at `home` and `NO_COLOR` as given.
+fn run_in(home: &std::path::Path, no_color: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = scanwatch();
+    cmd.env("XDG_CONFIG_HOME", home).env_remove("NO_COLOR");
+    if let Some(value) = no_color {
+        cmd.env("NO_COLOR", value);
+    }
+    let out = cmd.args(args).output().unwrap();
+    assert!(!text(&out.stderr).contains("panicked"), "{args:?}");
+    out
+}
+
+/// Exit code 2, nothing on stdout, and every one of `needles` on stderr.
+fn assert_usage(out: &Output, needles: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    for needle in needles {
+        assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+    }
+}
+
+#[test]
+fn an_unknown_theme_exits_2_listing_the_themes() {
+    for args in [
+        &[
+            "demo",
+            "--theme",
+            "nosuch",
+            "--speed",
+            "max",
+            "--scenario",
+            "healthy",
+        ][..],
+        &[
+            "demo",
+            "--theme",
+            "nosuch",
+            "--headless",
+            "--json",
+            "--speed",
+            "max",
+        ],
+        &["scan", "--theme", "nosuch", "-p", "1", "127.0.0.1"],
+    ] {
+        assert_usage_error(args, "unknown theme `nosuch` (from --theme)");
+        assert_usage_error(args, "available themes: dark, light, high-contrast, mono;");
+    }
+    assert_usage_error(
+        &["demo", "--theme", "ligth", "--speed", "max"],
+        "(did you mean `light`?)",
+    );
+    assert_usage_error(
+        &[
+            "demo",
+            "--theme",
+            "/nonexistent/theme.toml",
+            "--speed",
+            "max",
+        ],
+        "theme file /nonexistent/theme.toml does not exist",
+    );
+}
+
+#[test]
+fn a_known_theme_is_accepted_while_the_output_is_headless() {
+    let home = config_home(&[("mine.toml", "extends = \"light\"\n")], None);
+    for theme in ["dark", "light", "high-contrast", "mono", "mine"] {
+        let out = run_in(
+            home.path(),
+            None,
+            &[
+                "demo",
+                "-q",
+                "--theme",
+                theme,
+                "--speed",
+                "max",
+                "--scenario",
+                "healthy",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{theme}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("open"),
+            "{theme}: results printed"
+        );
+    }
+}
+
+#[test]
+fn a_user_theme_with_a_bad_colour_exits_2_naming_the_file_and_the_style() {
+    let bad = "name = \"mine\"\nextends = \"dark\"\n\nborder = { fg = \"cyna\" }\n";
+    let home = config_home(&[("mine.toml", bad)], None);
+    let file = home.path().join("scanwatch/themes/mine.toml");
+    let expected = format!(
+        "theme file {}: line 4: unknown color `cyna` for `border` fg (allowed: black, red",
+        file.display()
+    );
+    let out = run_in(
+        home.path(),
+        None,
+        &[
+            "demo",
+            "--theme",
+            "mine",
+            "--speed",
+            "max",
+            "--scenario",
+            "healthy",
+        ],
+    );
+    assert_usage(&out, &[&expected, "did you mean `cyan`?"]);
+    let by_path = run_in(
+        home.path(),
+        None,
+        &["demo", "--theme", file.to_str().unwrap(), "--speed", "max"],
+    );
+    assert_usage(&by_path, &[&expected]);
+    // Not chosen, it does not stop a run; `config --check` reports it.
+    let other = run_in(
+        home.path(),
+        None,
+        &[
+            "demo",
+            "-q",
+            "--theme",
+            "light",
+            "--speed",
+            "max",
+            "--scenario",
+            "healthy",
+        ],
+    );
+    assert_eq!(other.status.code(), Some(0), "{}", text(&other.stderr));
+    let check = run_in(home.path(), None, &["config", "--check"]);
+    assert_usage(&check, &[&expected]);
+}
+
+#[test]
+fn the_config_file_chooses_the_theme_and_no_color_chooses_mono() {
+    let theme_of = |out: &Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("theme: "))
+            .and_then(|l| l.split_whitespace().next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no theme line in {stdout}"))
+    };
+    let plain = config_home(&[("mine.toml", "extends = \"mono\"\n")], None);
+    let check = ["config", "--check"];
+    assert_eq!(theme_of(&run_in(plain.path(), None, &check)), "dark");
+    assert_eq!(theme_of(&run_in(plain.path(), Some("1"), &check)), "mono");
+    assert_eq!(
+        theme_of(&run_in(plain.path(), Some(""), &check)),
+        "dark",
+        "an empty NO_COLOR is not set"
+    );
+    let out = run_in(plain.path(), None, &check);
+    assert!(
+        text(&out.stdout).contains("(themes: dark, light, high-contrast, mono, mine)"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let configured = config_home(
+        &[("mine.toml", "extends = \"mono\"\n")],
+        Some("[ui]\nfps = 60\ntheme = \"mine\"\n"),
+    );
+    assert_eq!(
+        theme_of(&run_in(configured.path(), Some("1"), &check)),
+        "mine"
+    );
+
+    let unknown = config_home(&[], Some("[ui]\ntheme = \"nosuch\"\n"));
+    let out = run_in(
+        unknown.path(),
+        None,
+        &["demo", "--speed", "max", "--scenario", "healthy"],
+    );
+    assert_usage(
+        &out,
+        &["unknown theme `nosuch` (from [ui] theme in the config file)"],
+    );
+    let out = run_in(
+        unknown.path(),
+        None,
+        &[
+            "demo",
+            "-q",
+            "--theme",
+            "dark",
+            "--speed",
+            "max",
+            "--scenario",
+            "healthy",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "--theme wins: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_keys_and_ui_sections_exit_2_naming_the_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let p = path.to_str().unwrap();
+    let cases = [
+        (
+            "[keys]\nquit = \"q\"\nquitt = \"x\"\n",
+            "config.toml:3: unknown key `quitt` in [keys]; allowed keys: quit, help,",
+        ),
+        ("[keys]\nquitt = \"x\"\n", "(did you mean `quit`?)"),
+        (
+            "[keys]\n\nquit = [\"q\", \"ctlr-c\"]\n",
+            "config.toml:3: [keys] quit = [\"q\", \"ctlr-c\"]: `ctlr-c`: unknown modifier `ctlr-`",
+        ),
+        (
+            "[keys]\nconcurrency_down = \"c\"\n",
+            "config.toml:2: [keys] concurrency_down = \"c\": `c` is already a default key of \
+             cycle_theme; to use it for concurrency_down, rebind cycle_theme too",
+        ),
+        (
+            "[keys]\nhelp = \"x\"\nsort = \"x\"\n",
+            "config.toml:3: [keys] sort = \"x\": `x` is bound to both help and sort",
+        ),
+        (
+            "[ui]\nfps = 500\n",
+            "config.toml:2: [ui] fps = 500 is out of range; allowed 1 to 120",
+        ),
+    ];
+    for (config, needle) in cases {
+        std::fs::write(&path, config).unwrap();
+        assert_usage_error(&["config", "--check", "--config", p], needle);
+        assert_usage_error(&["demo", "--config", p, "--speed", "max"], needle);
+    }
+    std::fs::write(
+        &path,
+        "[keys]\nconcurrency_down = \"c\"\ncycle_theme = \"C\"\nquit = [\"q\", \"esc\"]\n\n[ui]\nfps = 10\n",
+    )
+    .unwrap();
+    let out = run(&["config", "--check", "--config", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_default_config_documents_keys_and_ui() {
+    let out = run(&["config", "--print-default"]);
+    let config = text(&out.stdout);
+    for needle in [
+        "\n[keys]\n",
+        "# quit = [\"q\", \"ctrl-c\"]",
+        "# concurrency_down = \"-\"",
+        "\n[ui]\n",
+        "\nfps = 30\n",
+        "# theme = \"light\"",
+        "NO_COLOR",
+    ] {
+        assert!(config.contains(needle), "{needle:?} missing");
+    }
+}

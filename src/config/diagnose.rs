@@ -143,7 +143,14 @@ impl Located<'_> {
 
     /// A value that deserialised but that its key does not allow.
     pub(super) fn invalid_value(&self, err: &InvalidValue) -> Failure {
-        let path = [err.section.to_string(), err.key.to_string()];
+        let path_of = |key: &str| [err.section.to_string(), key.to_string()];
+        let start = |path: &[String]| self.entry(path).map(|e| e.key_span.start);
+        let mut path = path_of(err.key);
+        if let Some(other) = err.other_key.map(path_of)
+            && start(&other) > start(&path)
+        {
+            path = other;
+        }
         let span = self.entry(&path).map(|e| e.key_span.clone());
         let at = self.source.at_line(span);
         let text = match &err.reason {
@@ -377,14 +384,20 @@ fn backticked(text: &str) -> Vec<String> {
 }
 
 /// The allowed name closest to `name`, when it is a near miss (a typo, not another word).
-fn closest<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
+fn closest<'k, K: AsRef<str>>(name: &str, known: &'k [K]) -> Option<&'k str> {
     let limit = (name.chars().count() / 3).max(1);
     known
         .iter()
-        .map(|k| (edit_distance(name, k), k))
+        .map(|k| (edit_distance(name, k.as_ref()), k.as_ref()))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k.as_str())
+        .map(|(_, k)| k)
+}
+
+/// [`closest`] for names that outlive the list they are given in.
+pub(crate) fn closest_name<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    let near = closest(name, known)?;
+    known.iter().copied().find(|k| *k == near)
 }
 
 /// Edit distance between `a` and `b` in characters, counting an insertion, a deletion, a
@@ -461,7 +474,8 @@ mod tests {
         assert_eq!(closest("timout", &known), Some("timeout"));
         assert_eq!(closest("deep", &known), None);
         assert_eq!(closest("x", &known), None);
-        assert_eq!(closest("ports", &[]), None);
+        assert_eq!(closest::<String>("ports", &[]), None);
+        assert_eq!(closest("cyna", &["cyan", "green"]), Some("cyan"));
     }
 
     #[test]

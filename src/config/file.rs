@@ -1,4 +1,5 @@
-//! Finding the config file and reading it as text, refusing what is not a small UTF-8 text file.
+//! Finding the config file and the user's themes, and reading them as text, refusing what is not
+//! a small UTF-8 text file.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Failure;
 
-/// Largest config file read; anything bigger is not a hand-written config.
+/// Largest config or theme file read; anything bigger is not a hand-written one.
 pub(super) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// `$XDG_CONFIG_HOME/scanwatch/config.toml`, or `$HOME/.config/scanwatch/config.toml` when
@@ -17,6 +18,24 @@ pub fn default_path() -> Option<PathBuf> {
         std::env::var_os("XDG_CONFIG_HOME"),
         std::env::var_os("HOME"),
     )
+}
+
+/// Where user themes live: `themes/` beside the default config file
+/// (`$XDG_CONFIG_HOME/scanwatch/themes`, or `$HOME/.config/scanwatch/themes`).
+pub fn themes_dir() -> Option<PathBuf> {
+    themes_dir_from_env(
+        std::env::var_os("XDG_CONFIG_HOME"),
+        std::env::var_os("HOME"),
+    )
+}
+
+/// [`themes_dir`] from given values of `XDG_CONFIG_HOME` and `HOME`.
+pub(super) fn themes_dir_from_env(
+    xdg_config_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
+    let config = path_from_env(xdg_config_home, home)?;
+    Some(config.parent()?.join("themes"))
 }
 
 /// [`default_path`] from given values of `XDG_CONFIG_HOME` and `HOME`.
@@ -42,15 +61,22 @@ pub(super) fn exists(path: &Path) -> bool {
 /// Reads the config file at `path` as text, with a usage error naming the file when it is
 /// missing, unreadable, a directory, larger than [`MAX_FILE_BYTES`], binary or not UTF-8.
 pub(super) fn read_text(path: &Path) -> Result<String, Failure> {
+    read_text_file(path, "config file")
+}
+
+/// Reads the TOML file at `path` as text, with a usage error that calls it `what` (`theme
+/// file`) and names it when it is missing, unreadable, a directory, larger than
+/// [`MAX_FILE_BYTES`], binary or not UTF-8.
+pub(crate) fn read_text_file(path: &Path, what: &str) -> Result<String, Failure> {
     let shown = path.display();
     let cannot_read = |e: io::Error| match e.kind() {
-        io::ErrorKind::NotFound => Failure::usage(format!("config file {shown} does not exist")),
-        _ => Failure::usage(format!("cannot read config file {shown}: {e}")),
+        io::ErrorKind::NotFound => Failure::usage(format!("{what} {shown} does not exist")),
+        _ => Failure::usage(format!("cannot read {what} {shown}: {e}")),
     };
     let file = File::open(path).map_err(cannot_read)?;
     if file.metadata().map_err(cannot_read)?.is_dir() {
         return Err(Failure::usage(format!(
-            "config file {shown} is a directory; give the path of a TOML file"
+            "{what} {shown} is a directory; give the path of a TOML file"
         )));
     }
     // Read one byte past the limit, so a size that metadata does not tell (a pipe, a device)
@@ -61,28 +87,29 @@ pub(super) fn read_text(path: &Path) -> Result<String, Failure> {
         .map_err(cannot_read)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Failure::usage(format!(
-            "config file {shown} is larger than {} KiB; it is not a scanwatch config",
-            MAX_FILE_BYTES / 1024
+            "{what} {shown} is larger than {} KiB; it is not a scanwatch {}",
+            MAX_FILE_BYTES / 1024,
+            what.trim_end_matches(" file"),
         )));
     }
-    decode(bytes, path)
+    decode(bytes, path, what)
 }
 
 /// The file's bytes as text: no NUL bytes (a binary file), valid UTF-8, a leading byte-order
 /// mark dropped.
-fn decode(bytes: Vec<u8>, path: &Path) -> Result<String, Failure> {
+fn decode(bytes: Vec<u8>, path: &Path, what: &str) -> Result<String, Failure> {
     let shown = path.display();
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         let line = line_of_byte(&bytes, at);
         return Err(Failure::usage(format!(
-            "{shown}:{line}: config file is binary (a NUL byte at offset {at}); it must be TOML text"
+            "{shown}:{line}: {what} is binary (a NUL byte at offset {at}); it must be TOML text"
         )));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = line_of_byte(e.as_bytes(), at);
         Failure::usage(format!(
-            "{shown}:{line}: config file is not UTF-8 text (invalid byte at offset {at}); save it as UTF-8"
+            "{shown}:{line}: {what} is not UTF-8 text (invalid byte at offset {at}); save it as UTF-8"
         ))
     })?;
     Ok(match text.strip_prefix('\u{feff}') {

@@ -48,11 +48,27 @@ fn every_key_set() -> ScanDefaults {
     }
 }
 
+/// A `[keys]` section listing every action with its default keys.
+fn every_action_bound() -> KeysConfig {
+    let defaults = crate::tui::KeyMap::default();
+    KeysConfig {
+        bindings: crate::tui::Action::ALL
+            .iter()
+            .map(|&a| (a, defaults.keys_for(a)))
+            .collect(),
+    }
+}
+
 /// Every key of every section, as `(section, key)`.
 fn every_key() -> Vec<(String, String)> {
     let full = Config {
         scan: every_key_set(),
         alarm: AlarmThresholds::default(),
+        keys: every_action_bound(),
+        ui: UiConfig {
+            fps: 60,
+            theme: Some("light".into()),
+        },
     };
     let table = toml::Table::try_from(&full).unwrap();
     let mut keys = Vec::new();
@@ -262,12 +278,12 @@ fn an_unknown_section_names_the_section_and_the_allowed_sections() {
         &message,
         1,
         &[
-            "unknown section [sacn]; allowed sections: [scan], [alarm]",
+            "unknown section [sacn]; allowed sections: [scan], [alarm], [keys], [ui]",
             "did you mean [scan]?",
         ],
     );
-    let later = usage_error("[scan]\nretries = 2\n\n[ui]\n");
-    assert_names(&later, 4, &["unknown section [ui]"]);
+    let later = usage_error("[scan]\nretries = 2\n\n[display]\n");
+    assert_names(&later, 4, &["unknown section [display]"]);
 }
 
 #[test]
@@ -655,6 +671,22 @@ mod files {
     }
 
     #[test]
+    fn user_themes_live_beside_the_default_config_file() {
+        let dir = |xdg: Option<&str>, home: Option<&str>| {
+            file::themes_dir_from_env(xdg.map(Into::into), home.map(Into::into))
+        };
+        assert_eq!(
+            dir(Some("/xdg"), Some("/home/u")),
+            Some(PathBuf::from("/xdg/scanwatch/themes"))
+        );
+        assert_eq!(
+            dir(Some("relative"), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.config/scanwatch/themes"))
+        );
+        assert_eq!(dir(None, None), None);
+    }
+
+    #[test]
     fn existence_counts_only_not_found_as_absent() {
         let dir = tempfile::tempdir().unwrap();
         assert!(file::exists(dir.path()));
@@ -793,7 +825,8 @@ fn a_partial_alarm_section_keeps_the_other_defaults() {
 #[test]
 fn every_alarm_key_is_in_the_default_text_with_its_default() {
     let text = default_config_text();
-    let section = text.split("[alarm]\n").nth(1).expect("an [alarm] section");
+    let rest = text.split("[alarm]\n").nth(1).expect("an [alarm] section");
+    let section = rest.split("\n[").next().unwrap_or(rest);
     let defaults = toml::Table::try_from(AlarmThresholds::default()).unwrap();
     let parsed: toml::Table = toml::from_str(section).unwrap();
     assert_eq!(parsed, defaults, "every key, each at its default");
@@ -1026,5 +1059,245 @@ fn auto_throttle_is_true_or_false() {
         &message,
         2,
         &["[scan] auto_throttle = \"yes\" is a string, not true or false"],
+    );
+}
+
+#[test]
+fn ui_defaults_are_30_fps_and_no_theme_named() {
+    let ui = Config::default().ui;
+    assert_eq!(ui.fps, 30);
+    assert_eq!(
+        ui.theme, None,
+        "dark, or mono under NO_COLOR, is decided at start-up"
+    );
+    assert_eq!(parse_text("[ui]\n").unwrap(), Config::default());
+}
+
+#[test]
+fn every_ui_key_can_be_set_and_fps_limits_are_inclusive() {
+    let ui = parse_text("[ui]\nfps = 120\ntheme = \"high-contrast\"\n")
+        .unwrap()
+        .ui;
+    assert_eq!(
+        ui,
+        UiConfig {
+            fps: 120,
+            theme: Some("high-contrast".into())
+        }
+    );
+    assert_eq!(parse_text("[ui]\nfps = 1\n").unwrap().ui.fps, 1);
+    let path = parse_text("[ui]\ntheme = \"/home/u/my theme.toml\"\n").unwrap();
+    assert_eq!(path.ui.theme.as_deref(), Some("/home/u/my theme.toml"));
+}
+
+#[test]
+fn bad_ui_values_name_the_key_the_value_and_what_is_allowed() {
+    let cases = [
+        (
+            "fps = 0",
+            3,
+            "[ui] fps = 0 is out of range; allowed 1 to 120",
+        ),
+        (
+            "fps = 121",
+            3,
+            "[ui] fps = 121 is out of range; allowed 1 to 120",
+        ),
+        (
+            "fps = -1",
+            3,
+            "[ui] fps = -1 is out of range; allowed 1 to 120",
+        ),
+        (
+            "fps = \"fast\"",
+            3,
+            "[ui] fps = \"fast\" is a string, not a whole number; allowed 1 to 120",
+        ),
+        ("theme = \"\"", 3, "[ui] theme = \"\": empty; name a theme"),
+        ("theme = \"  \"", 3, "[ui] theme = \"  \": empty"),
+        (
+            "theme = \"a\\u001bb\"",
+            3,
+            "[ui] theme = \"a\\u001bb\": not a theme name or a path",
+        ),
+        (
+            "theme = 5",
+            3,
+            "[ui] theme = 5 is an integer, not a string in quotes; allowed a theme name",
+        ),
+        (
+            "them = \"light\"",
+            3,
+            "unknown key `them` in [ui]; allowed keys: fps, theme",
+        ),
+    ];
+    for (line, at, expected) in cases {
+        let message = usage_error(&format!("[ui]\n# the key below\n{line}\n"));
+        assert_names(&message, at, &[expected]);
+    }
+    assert_names(
+        &usage_error("[ui]\nthem = \"light\"\n"),
+        2,
+        &["did you mean `theme`?"],
+    );
+    assert_names(
+        &usage_error("theme = \"light\"\n"),
+        1,
+        &["`theme` is outside any section; move it under [ui]"],
+    );
+}
+
+/// The key map a config text gives.
+fn key_map(text: &str) -> crate::tui::KeyMap {
+    crate::tui::KeyMap::from_config(&parse_text(text).unwrap().keys).unwrap()
+}
+
+#[test]
+fn a_listed_action_gets_exactly_its_keys_and_the_others_keep_their_defaults() {
+    use crate::tui::{Action, KeyMap};
+    let map = key_map("[keys]\nquit = [\"x\", \"ctrl-q\"]\nconcurrency_down = \"_\"\n");
+    assert_eq!(map.keys_for(Action::Quit), ["x", "ctrl-q"]);
+    assert_eq!(map.keys_for(Action::ConcurrencyDown), ["_"]);
+    let defaults = KeyMap::default();
+    for action in Action::ALL {
+        if ![Action::Quit, Action::ConcurrencyDown].contains(&action) {
+            assert_eq!(map.keys_for(action), defaults.keys_for(action), "{action}");
+        }
+    }
+    assert_eq!(map.bindings().count(), defaults.bindings().count());
+    let q = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('q'),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    assert_eq!(map.action(&q), None, "`q` is free now");
+    let dotted = parse_text("keys.quit = \"x\"\nkeys.help = [\"?\", \"f1\"]\n").unwrap();
+    assert_eq!(
+        dotted.keys,
+        KeysConfig::from_pairs([(Action::Quit, &["x"][..]), (Action::Help, &["?", "f1"][..])])
+    );
+}
+
+#[test]
+fn an_action_may_take_a_key_from_another_that_is_rebound_too() {
+    use crate::tui::Action;
+    let map = key_map("[keys]\nconcurrency_down = \"c\"\ncycle_theme = \"C\"\n");
+    assert_eq!(map.keys_for(Action::ConcurrencyDown), ["c"]);
+    assert_eq!(map.keys_for(Action::CycleTheme), ["C"]);
+    let unbound = key_map("[keys]\nhelp = []\n");
+    assert!(unbound.keys_for(Action::Help).is_empty());
+    let same = key_map("[keys]\nbottom = [\"G\", \"shift-g\", \"end\"]\n");
+    assert_eq!(
+        same.keys_for(Action::Bottom),
+        ["G", "end"],
+        "one chord, written twice"
+    );
+}
+
+#[test]
+fn an_unknown_action_names_the_file_line_and_the_actions() {
+    let message = usage_error("[keys]\nquit = \"q\"\nconcurency_down = \"-\"\n");
+    assert_names(
+        &message,
+        3,
+        &[
+            "unknown key `concurency_down` in [keys]; allowed keys: quit, help, focus_next",
+            "cycle_theme",
+            "did you mean `concurrency_down`?",
+        ],
+    );
+    let far = usage_error("[keys]\n\njump = \"j\"\n");
+    assert_names(&far, 3, &["unknown key `jump` in [keys]"]);
+    assert!(!far.contains("did you mean"), "{far}");
+    assert_names(
+        &usage_error("quit = \"q\"\n"),
+        1,
+        &["`quit` is outside any section; move it under [keys]"],
+    );
+}
+
+#[test]
+fn a_key_that_cannot_be_read_names_the_action_and_the_key() {
+    let cases = [
+        (
+            "quit = \"ctlr-c\"",
+            "[keys] quit = \"ctlr-c\": `ctlr-c`: unknown modifier `ctlr-` (did you mean `ctrl-`?)",
+        ),
+        (
+            "quit = [\"q\", \"escc\"]",
+            "[keys] quit = [\"q\", \"escc\"]: `escc` is not a key (did you mean `esc`?)",
+        ),
+        ("help = \"f13\"", "function keys are f1 to f12"),
+        ("help = \"\"", "[keys] help = \"\": an empty key"),
+        ("help = \"ctrl-\"", "`ctrl-` needs a key after `ctrl-`"),
+        (
+            "help = \"shift-1\"",
+            "write the character the shifted key types",
+        ),
+        ("help = \"ctrl-G\"", "write `ctrl-g`"),
+        ("help = \"ctrl-ctrl-x\"", "names `ctrl-` twice"),
+        ("help = \"\\t\"", "not a key that can be bound"),
+        ("quit = []", "[keys] quit = []: quit needs at least one key"),
+        (
+            "quit = 5",
+            "[keys] quit = 5 is an integer, not a key in quotes or a list of keys; allowed a key in quotes",
+        ),
+        ("quit = [\"q\", 5]", "[keys] quit = [\"q\", 5] is an array"),
+        (
+            "quit = { key = \"q\" }",
+            "[keys] quit = { key = \"q\" } is a table",
+        ),
+    ];
+    for (line, expected) in cases {
+        let message = usage_error(&format!("[keys]\nup = \"k\"\n{line}\n"));
+        assert_names(&message, 3, &[expected]);
+    }
+}
+
+#[test]
+fn a_key_bound_twice_names_both_actions() {
+    let message = usage_error("[keys]\nhelp = \"?\"\n\nconcurrency_down = \"c\"\n");
+    assert_names(
+        &message,
+        4,
+        &[
+            "[keys] concurrency_down = \"c\": `c` is already a default key of cycle_theme",
+            "rebind cycle_theme too (e.g. cycle_theme = \"…\" in [keys])",
+        ],
+    );
+    // Whichever of the two comes later in the file is pointed at.
+    let both = usage_error("[keys]\nhelp = \"x\"\nquit = [\"q\", \"x\"]\n");
+    assert_names(
+        &both,
+        3,
+        &["[keys] quit = [\"q\", \"x\"]: `x` is bound to both quit and help; a key does one thing"],
+    );
+    let swapped = usage_error("[keys]\nquit = [\"q\", \"x\"]\n\nhelp = \"x\"\n");
+    assert_names(
+        &swapped,
+        4,
+        &["[keys] help = \"x\": `x` is bound to both quit and help"],
+    );
+    let shifted = usage_error("[keys]\ntop = \"shift-g\"\n");
+    assert_names(&shifted, 2, &["`G` is already a default key of bottom"]);
+}
+
+#[test]
+fn the_default_key_bindings_in_the_default_text_are_the_defaults() {
+    let text = default_config_text();
+    let rest = text.split("[keys]\n").nth(1).expect("a [keys] section");
+    let section: String = rest
+        .split("\n[")
+        .next()
+        .unwrap_or(rest)
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|line| line.contains(" = "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let keys = parse_text(&format!("[keys]\n{section}\n")).unwrap().keys;
+    assert_eq!(keys.bindings.len(), crate::tui::Action::ALL.len());
+    assert_eq!(
+        crate::tui::KeyMap::from_config(&keys).unwrap(),
+        crate::tui::KeyMap::default()
     );
 }

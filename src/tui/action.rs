@@ -73,8 +73,19 @@ impl Action {
         Action::CycleTheme,
     ];
 
+    /// Every action's name, in the order of [`Action::ALL`].
+    pub const NAMES: [&'static str; Action::ALL.len()] = {
+        let mut names = [""; Action::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Action::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
     /// The name used in the config file's `[keys]` section.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Action::Quit => "quit",
             Action::Help => "help",
