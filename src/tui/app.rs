@@ -135,6 +135,8 @@ pub struct App {
     index: Vec<HostId>,
     index_built: Option<Instant>,
     index_stale: bool,
+    /// What the state looked like when the index was built (unchanged: nothing to rebuild).
+    index_seen: StateMark,
     /// Hosts that answered, counted when the index was built.
     hosts_up: usize,
     selected: Option<HostId>,
@@ -184,6 +186,7 @@ impl App {
             index: Vec::new(),
             index_built: None,
             index_stale: true,
+            index_seen: StateMark::default(),
             hosts_up: 0,
             selected: None,
             selected_pos: 0,
@@ -254,15 +257,19 @@ impl App {
     }
 
     /// Rebuilds the hosts index when it is stale (sort or filter changed), when `force`, or when
-    /// [`INDEX_REFRESH`] has passed since the last build.
+    /// [`INDEX_REFRESH`] has passed since the last build and the state has changed.
     pub fn refresh_index(&mut self, state: &ScanState, now: Instant, force: bool) {
+        let mark = StateMark::of(state);
         let due = match self.index_built {
             None => true,
-            Some(built) => now.saturating_duration_since(built) >= INDEX_REFRESH,
+            Some(built) => {
+                now.saturating_duration_since(built) >= INDEX_REFRESH && mark != self.index_seen
+            }
         };
         if !(force || self.index_stale || due) {
             return;
         }
+        self.index_seen = mark;
         self.index = build_index(state, &self.filter, self.sort);
         self.hosts_up = state.hosts.values().filter(|h| h.is_up()).count();
         self.index_built = Some(now);
@@ -629,6 +636,28 @@ impl App {
             self.focus = Pane::Hosts;
         } else {
             self.say(format!("{} is not in the hosts table", alarm.scope));
+        }
+    }
+}
+
+/// Enough of the state to tell whether the hosts table can have changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct StateMark {
+    now_us: u64,
+    probes: u64,
+    hosts: usize,
+    alarms: usize,
+    active: usize,
+}
+
+impl StateMark {
+    fn of(state: &ScanState) -> Self {
+        StateMark {
+            now_us: state.now_us,
+            probes: state.probes_done(),
+            hosts: state.hosts.len(),
+            alarms: state.alarms.len(),
+            active: state.active_alarms().count(),
         }
     }
 }

@@ -172,7 +172,101 @@ fn at(us: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
     use super::*;
+    use crate::tui::TuiOptions;
+    use crate::tui::action::Action;
+
+    fn screen(app: &App, state: &ScanState, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| draw(f, app, state)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn below_the_minimum_size_the_screen_says_how_big_it_must_be() {
+        let app = App::new(&TuiOptions::default(), None);
+        let state = ScanState::default();
+        let text = screen(&app, &state, 59, 30);
+        assert!(text.contains("at least 60×16"), "{text}");
+        assert!(text.contains("59×30"), "{text}");
+        assert!(!text.contains("Hosts"), "{text}");
+        let text = screen(&app, &state, 80, 15);
+        assert!(text.contains("80×15"), "{text}");
+        let text = screen(&app, &state, 60, 16);
+        assert!(
+            text.contains("Hosts") && !text.contains("at least"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn any_size_draws_without_panicking() {
+        let mut app = App::new(&TuiOptions::default(), None);
+        let state = ScanState::default();
+        for (w, h) in [
+            (1, 1),
+            (0, 0),
+            (2, 40),
+            (300, 3),
+            (60, 16),
+            (61, 17),
+            (500, 200),
+        ] {
+            for help in [false, true] {
+                app.help = help;
+                let _ = screen(&app, &state, w, h);
+            }
+        }
+    }
+
+    #[test]
+    fn the_help_overlay_lists_every_action_with_its_keys() {
+        let mut app = App::new(&TuiOptions::default(), None);
+        let state = ScanState::default();
+        app.dispatch(Action::Help, &state);
+        let text = screen(&app, &state, 160, 48);
+        for action in Action::ALL {
+            assert!(text.contains(action.describe()), "{action}: {text}");
+            let keys = app.keymap().keys_for(action).join(", ");
+            assert!(text.contains(&keys), "{action} keys {keys}: {text}");
+        }
+        // On a small screen the list scrolls.
+        let text = screen(&app, &state, 80, 24);
+        assert!(text.contains(Action::Quit.describe()));
+        assert!(!text.contains(Action::CycleTheme.describe()), "{text}");
+        app.dispatch(Action::Bottom, &state);
+        let text = screen(&app, &state, 80, 24);
+        assert!(text.contains(Action::CycleTheme.describe()), "{text}");
+        app.dispatch(Action::Help, &state);
+        let text = screen(&app, &state, 80, 24);
+        assert!(
+            !text.contains(Action::CycleTheme.describe()),
+            "closed: {text}"
+        );
+    }
+
+    #[test]
+    fn an_empty_scan_says_so() {
+        let app = App::new(&TuiOptions::default(), None);
+        let text = screen(&app, &ScanState::default(), 80, 24);
+        assert!(text.contains("STARTING"), "{text}");
+        assert!(text.contains("no hosts yet"), "{text}");
+        assert!(text.contains("no host selected"), "{text}");
+        assert!(text.contains("no answers yet"), "{text}");
+        assert!(text.contains("no interference seen"), "{text}");
+        assert!(text.contains("q quit"), "{text}");
+    }
 
     #[test]
     fn fit_cuts_and_pads() {
