@@ -61,3 +61,29 @@ impl Default for TuiOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's table of default keys says what the `KeyMap` binds.
+    #[test]
+    fn the_readme_lists_the_default_keys() {
+        let readme = include_str!("../../README.md");
+        let map = KeyMap::default();
+        for action in Action::ALL {
+            let keys: Vec<String> = map
+                .keys_for(action)
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect();
+            let row = format!(
+                "| {} | `{}` | {} |",
+                keys.join(" "),
+                action.name(),
+                action.describe()
+            );
+            assert!(readme.contains(&row), "README.md lacks the row\n{row}");
+        }
+    }
+}
