@@ -139,6 +139,8 @@ pub struct App {
     index_seen: StateMark,
     /// Hosts that answered, counted when the index was built.
     hosts_up: usize,
+    /// The active alarms by host, as of the last index build.
+    scopes: AlarmScopes,
     selected: Option<HostId>,
     selected_pos: usize,
     pub ports_scroll: usize,
@@ -188,6 +190,7 @@ impl App {
             index_stale: true,
             index_seen: StateMark::default(),
             hosts_up: 0,
+            scopes: AlarmScopes::default(),
             selected: None,
             selected_pos: 0,
             ports_scroll: 0,
@@ -220,6 +223,11 @@ impl App {
     /// Hosts that answered, as of the last index build.
     pub fn hosts_up(&self) -> usize {
         self.hosts_up
+    }
+
+    /// Which hosts the active alarms cover, as of the last index build.
+    pub fn alarm_scopes(&self) -> &AlarmScopes {
+        &self.scopes
     }
 
     /// The selected host, if any.
@@ -270,7 +278,8 @@ impl App {
             return;
         }
         self.index_seen = mark;
-        self.index = build_index(state, &self.filter, self.sort);
+        self.scopes = AlarmScopes::new(state);
+        self.index = build_index(state, &self.filter, self.sort, &self.scopes);
         self.hosts_up = state.hosts.values().filter(|h| h.is_up()).count();
         self.index_built = Some(now);
         self.index_stale = false;
@@ -680,7 +689,12 @@ fn rate_up(rate: Option<f64>) -> Option<f64> {
 
 /// The hosts table: the hosts matching `filter` (a case-insensitive substring of the address
 /// or the name), in `sort` order; ties go by address.
-fn build_index(state: &ScanState, filter: &str, sort: SortKey) -> Vec<HostId> {
+fn build_index(
+    state: &ScanState,
+    filter: &str,
+    sort: SortKey,
+    scopes: &AlarmScopes,
+) -> Vec<HostId> {
     let needle = filter.trim().to_lowercase();
     let mut text = String::new();
     let mut hosts: Vec<&HostState> = state
@@ -701,13 +715,10 @@ fn build_index(state: &ScanState, filter: &str, sort: SortKey) -> Vec<HostId> {
         .collect();
     match sort {
         SortKey::Address => hosts.sort_unstable_by_key(|h| (h.addr, h.id)),
-        SortKey::Health => {
-            let scopes = AlarmScopes::new(state);
-            hosts.sort_by_cached_key(|h| {
-                let health = facts::health(h, scopes.covers(h.addr));
-                (Reverse(health_rank(health)), h.addr, h.id)
-            })
-        }
+        SortKey::Health => hosts.sort_by_cached_key(|h| {
+            let health = facts::health(h, scopes.covers(h.addr));
+            (Reverse(health_rank(health)), h.addr, h.id)
+        }),
         SortKey::Open => hosts.sort_unstable_by_key(|h| (Reverse(h.counts.open), h.addr, h.id)),
         SortKey::Filtered => {
             hosts.sort_unstable_by_key(|h| (Reverse(h.counts.filtered()), h.addr, h.id))

@@ -12,9 +12,9 @@ use crate::tui::app::App;
 /// Widest a key list is shown before it is cut.
 const KEYS_W: usize = 18;
 
+/// Draws the overlay over `area` (the panes), hiding them.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
-    let area = inset(area);
     frame.render_widget(Clear, area);
     let block = pane(
         " Help · ? or esc closes · ↑/↓ scroll · keys set in [keys] ",
@@ -54,18 +54,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let scroll = app.help_scroll.min(entries.len().saturating_sub(rows));
     let shown: Vec<Line> = entries.into_iter().skip(scroll).take(rows).collect();
     frame.render_widget(Paragraph::new(shown), inner);
-}
-
-/// `area` less a margin of two columns and one row on each side, when there is room.
-fn inset(area: Rect) -> Rect {
-    if area.width > 8 && area.height > 4 {
-        Rect {
-            x: area.x + 2,
-            y: area.y + 1,
-            width: area.width - 4,
-            height: area.height - 2,
-        }
-    } else {
-        area
-    }
 }

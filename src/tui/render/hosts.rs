@@ -14,7 +14,7 @@ use super::{RowBuilder, pane};
 use crate::headless::text::{human_us, thousands};
 use crate::state::{HostState, ScanState};
 use crate::tui::app::{App, Pane};
-use crate::tui::facts::{self, AlarmScopes, Health};
+use crate::tui::facts::{self, Health};
 use crate::tui::theme::Theme;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         .take(rows)
         .filter_map(|id| state.hosts.get(id))
         .collect();
-    let scopes = AlarmScopes::new(state);
+    let scopes = app.alarm_scopes();
     let alarm_text = |h: &HostState| -> String {
         let kinds = scopes.kinds(h.addr);
         match kinds.split_first() {

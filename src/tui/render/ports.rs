@@ -16,7 +16,7 @@ use crate::headless::text::{human_us, thousands};
 use crate::ports::service_name;
 use crate::state::{OpenPort, ScanState};
 use crate::tui::app::{App, Pane};
-use crate::tui::facts::{self, AlarmScopes, PortRow};
+use crate::tui::facts::{self, PortRow};
 
 /// Characters of a banner made safe before it is cut to the pane (the banner keeps at most
 /// `banner::BANNER_MAX` bytes; escapes can make it longer).
@@ -79,7 +79,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         return;
     };
 
-    let deception = AlarmScopes::new(state)
+    let deception = app
+        .alarm_scopes()
         .kinds(host.addr)
         .contains(&AlarmKind::Deception);
     let mut open: Vec<&OpenPort> = host.open_ports.iter().collect();
