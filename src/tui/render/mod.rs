@@ -256,6 +256,94 @@ mod tests {
         );
     }
 
+    /// Hosts with open ports (hostile banners among them), closed, suspect and filtered ports,
+    /// and a SHUN alarm.
+    fn busy_state() -> ScanState {
+        use std::sync::Arc;
+
+        use crate::event::{AfterConnect, FilterReason, ProbeOutcome, ProbeRecord, ScanEvent};
+        let mut m = crate::monitor::Monitor::new();
+        for host in 0..40u32 {
+            let addr = std::net::IpAddr::from([127, 0, 1, host as u8]);
+            m.apply(&ScanEvent::HostStarted {
+                host,
+                addr,
+                name: (host % 3 == 0).then(|| Arc::from("name.example")),
+                t_us: 0,
+            });
+            for port in 0..60u16 {
+                let outcome = match port % 4 {
+                    0 => ProbeOutcome::Open,
+                    1 => ProbeOutcome::Closed,
+                    2 => ProbeOutcome::Filtered(FilterReason::NoResponse),
+                    _ => ProbeOutcome::Filtered(FilterReason::AdminProhibited),
+                };
+                let after_connect = match port % 3 {
+                    0 => AfterConnect::Banner(Arc::from(&b"\x1b]0;x\x07SSH-2.0 \xff\r\n"[..])),
+                    1 => AfterConnect::Silent,
+                    _ => AfterConnect::ClosedAtOnce,
+                };
+                m.apply(&ScanEvent::Probe(ProbeRecord {
+                    host,
+                    addr,
+                    port: port * 1000 + 1,
+                    outcome,
+                    connect_us: 100 + u64::from(port) * 50_000,
+                    attempt: 1 + u32::from(port % 5 == 0),
+                    seq: u64::from(port),
+                    t_us: u64::from(port) * 100_000 + u64::from(host),
+                    after_connect,
+                }));
+            }
+        }
+        let mut state = m.into_state();
+        state.alarms.push(crate::detector::Alarm {
+            kind: crate::detector::AlarmKind::Shun,
+            scope: crate::detector::Scope::Host {
+                addr: [127, 0, 1, 3].into(),
+            },
+            since_us: 1_000_000,
+            raised_us: 2_000_000,
+            cleared_us: None,
+            evidence: "x".repeat(300),
+        });
+        state
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn keys_and_sizes_never_panic(
+            steps in proptest::collection::vec((0usize..Action::ALL.len(), 0u16..220, 0u16..70), 1..25),
+            typed in "[a-z0-9./ ]{0,6}",
+        ) {
+            static STATE: std::sync::OnceLock<ScanState> = std::sync::OnceLock::new();
+            let state = STATE.get_or_init(busy_state);
+            let mut app = App::new(&TuiOptions::default(), None);
+            app.refresh_index(state, std::time::Instant::now(), true);
+            for (action, w, h) in steps {
+                let action = Action::ALL[action];
+                if action == Action::Filter {
+                    app.dispatch(action, state);
+                    for c in typed.chars() {
+                        app.handle_key(
+                            &crossterm::event::KeyEvent::new(
+                                crossterm::event::KeyCode::Char(c),
+                                crossterm::event::KeyModifiers::NONE,
+                            ),
+                            state,
+                        );
+                    }
+                    app.editing_filter = false;
+                } else {
+                    app.dispatch(action, state);
+                }
+                let text = screen(&app, state, w, h);
+                proptest::prop_assert!(!text.contains('\x1b'));
+            }
+        }
+    }
+
     #[test]
     fn an_empty_scan_says_so() {
         let app = App::new(&TuiOptions::default(), None);
