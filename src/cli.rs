@@ -16,7 +16,8 @@ Exit codes:
   2    bad usage or bad input: the message names the option, file, line or value
   3    with --fail-on alarm: the scan finished and raised at least one interference alarm
        (the results are printed first)
-  130  interrupted (Ctrl-C): the partial results are printed first";
+  130  interrupted (Ctrl-C), or the live view was quit before the scan finished: the
+       partial results are printed first";
 
 const SCAN_EXAMPLES: &str = "\
 Examples:

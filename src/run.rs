@@ -24,6 +24,7 @@ use crate::rlimit;
 use crate::sim::Simulated;
 use crate::targets::{self, TargetSet, TargetSpec};
 use crate::tui::theme::{self, ThemeChoice};
+use crate::tui::{self, TuiOptions};
 
 /// Exit code after Ctrl-C (128 + SIGINT), once the partial results are printed.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -45,7 +46,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let result = match cli.command {
         Command::Scan(args) => run_in_runtime(scan(*args)),
-        Command::Demo(args) if matches!(args.speed, DemoSpeed::Max) => {
+        // The live view draws in real time, so it runs on the ordinary runtime (see `demo`).
+        Command::Demo(args) if matches!(args.speed, DemoSpeed::Max) && !live_view(&args.output) => {
             run_in_paused_runtime(demo(*args))
         }
         Command::Demo(args) => run_in_runtime(demo(*args)),
@@ -129,7 +131,7 @@ struct ScanSetup {
 
 async fn scan(args: ScanArgs) -> Result<i32, Failure> {
     let loaded = config::load(args.config.as_deref())?;
-    let _theme = live_view_theme(&args.output, &loaded.config)?;
+    let theme = live_view_theme(&args.output, &loaded.config)?;
     let setup = prepare(&args, &loaded).await?;
     let mut stderr = io::stderr();
     for note in &setup.notes {
@@ -181,7 +183,58 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         setup.notes,
         Some(setup.banner_wait),
     );
-    present(&running.control, running.events, opts, &args.output.fail_on).await
+    let live = live_options(
+        &args.output,
+        &args.pacing,
+        &loaded.config,
+        theme,
+        &args.targets,
+    )?;
+    present(
+        &running.control,
+        running.events,
+        opts,
+        live,
+        &args.output.fail_on,
+    )
+    .await
+}
+
+/// Whether the scan is shown in the live view: stdout is a terminal and neither `--headless`
+/// nor `--json` was asked for.
+fn live_view(output: &OutputArgs) -> bool {
+    !output.headless && !output.json && io::stdout().is_terminal()
+}
+
+/// The live view's options when the scan is shown in it (see [`live_view`]): the theme and the
+/// themes to cycle through, the key bindings and frame rate of the config file. When standard
+/// input is not a terminal, the view closes by itself once the scan has finished.
+fn live_options(
+    output: &OutputArgs,
+    pacing: &PacingArgs,
+    config: &Config,
+    theme: ThemeChoice,
+    targets: &[String],
+) -> Result<Option<TuiOptions>, Failure> {
+    if !live_view(output) {
+        return Ok(None);
+    }
+    let keymap = crate::tui::KeyMap::from_config(&config.keys)
+        .map_err(|e| Failure::usage(format!("configuration: {e}")))?;
+    let mut stderr = io::stderr();
+    for warning in &theme.warnings {
+        let _ = writeln!(stderr, "scanwatch: warning: {warning}");
+    }
+    Ok(Some(TuiOptions {
+        theme: theme.current().clone(),
+        themes: theme.themes().to_vec(),
+        keymap,
+        fps: config.ui.fps,
+        targets: targets.to_vec(),
+        thresholds: config.alarm,
+        auto_throttle: pacing.auto_throttle_or(config.scan.auto_throttle),
+        exit_when_finished: !io::stdin().is_terminal(),
+    }))
 }
 
 /// The live view's theme from `--theme`, the config file and `NO_COLOR`. Resolved before the
@@ -213,29 +266,54 @@ fn headless_options(
     }
 }
 
-/// Shows a running scan until it ends (headless for now), with Ctrl-C stopping it cleanly.
-/// Returns the exit code: 130 after Ctrl-C, else 3 when `fail_on` holds `alarm` and an alarm
-/// was raised, else 0.
+/// Shows a running scan until it ends, in the live view when `live` is given, else headless,
+/// with Ctrl-C (and, in the live view, SIGTERM and SIGHUP) stopping it cleanly. After the live
+/// view the text summary is printed as in headless mode. Returns the exit code: 130 after
+/// Ctrl-C or when the user quit the live view before the scan finished, else 3 when `fail_on`
+/// holds `alarm` and an alarm was raised, else 0.
 async fn present(
     control: &EngineControl,
     mut events: mpsc::Receiver<ScanEvent>,
     opts: HeadlessOptions,
+    live: Option<TuiOptions>,
     fail_on: &[FailOn],
 ) -> Result<i32, Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let control = control.clone();
         let interrupted = Arc::clone(&interrupted);
+        let also_terminate = live.is_some();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if stop_signal(also_terminate).await {
                 interrupted.store(true, Ordering::SeqCst);
                 control.stop();
             }
         });
     }
-    let mut stderr = io::stderr();
-    let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let state = headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?;
+    let state = match live {
+        Some(tui_opts) => {
+            let outcome = tui::run(&mut events, control, &tui_opts).await?;
+            if outcome.quit_early {
+                interrupted.store(true, Ordering::SeqCst);
+            }
+            let mut stdout = io::stdout().lock();
+            let written = stdout
+                .write_all(headless::text::summary(&outcome.state).as_bytes())
+                .and_then(|_| stdout.flush());
+            match written {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    return Err(Failure::runtime(format!("cannot write the results: {e}")));
+                }
+                _ => {}
+            }
+            outcome.state
+        }
+        None => {
+            let mut stderr = io::stderr();
+            let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+            headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?
+        }
+    };
     if interrupted.load(Ordering::SeqCst) {
         return Ok(EXIT_INTERRUPTED);
     }
@@ -243,6 +321,27 @@ async fn present(
         return Ok(EXIT_ALARM);
     }
     Ok(EXIT_OK)
+}
+
+/// Resolves when Ctrl-C arrives (true), or with `also_terminate` SIGTERM or SIGHUP too: the
+/// live view must restore the terminal before the process ends. False when no signal can be
+/// waited for.
+async fn stop_signal(also_terminate: bool) -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    if !also_terminate {
+        return tokio::signal::ctrl_c().await.is_ok();
+    }
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return tokio::signal::ctrl_c().await.is_ok();
+    };
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.is_ok(),
+        _ = term.recv() => true,
+        _ = hup.recv() => true,
+    }
 }
 
 async fn demo(args: DemoArgs) -> Result<i32, Failure> {
@@ -253,7 +352,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         return Ok(EXIT_OK);
     }
     let loaded = config::load(args.config.as_deref())?;
-    let _theme = live_view_theme(&args.output, &loaded.config)?;
+    let theme = live_view_theme(&args.output, &loaded.config)?;
     let scenario = match &args.scenario_file {
         Some(path) => crate::sim::load_scenario_file(path).map_err(Failure::usage)?,
         None => crate::sim::builtin(&args.scenario).map_err(Failure::usage)?,
@@ -277,6 +376,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         );
     }
     let plan = DemoPlan::new(scenario)?;
+    let live = live_options(&args.output, &args.pacing, &loaded.config, theme, &targets)?;
     let opts = headless_options(
         &args.output,
         &args.pacing,
@@ -285,7 +385,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         Vec::new(),
         None,
     );
-    if matches!(args.speed, DemoSpeed::Max) {
+    if matches!(args.speed, DemoSpeed::Max) && live.is_none() {
         // This runtime's clock is paused (see `run_in_paused_runtime`): the simulated world runs
         // right here, in lockstep with the output.
         let running = engine::start(
@@ -294,12 +394,28 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
             params,
             EngineOptions::default(),
         );
-        let code = present(&running.control, running.events, opts, &args.output.fail_on).await;
+        let code = present(
+            &running.control,
+            running.events,
+            opts,
+            None,
+            &args.output.fail_on,
+        )
+        .await;
         running.control.stop();
         return code;
     }
+    // The live view takes its events in real time: the world runs on its own thread at
+    // `--speed` (at `max`, as fast as it goes, not in lockstep with the view).
     let world = SimWorld::start(plan, params, seed, args.speed)?;
-    let code = present(&world.control, world.events, opts, &args.output.fail_on).await;
+    let code = present(
+        &world.control,
+        world.events,
+        opts,
+        live,
+        &args.output.fail_on,
+    )
+    .await;
     world.control.stop();
     code
 }

@@ -123,8 +123,8 @@ impl Action {
             Action::FocusPrevious => "focus the previous pane",
             Action::Up => "move up",
             Action::Down => "move down",
-            Action::Left => "scroll left / previous",
-            Action::Right => "scroll right / next",
+            Action::Left => "scroll left / back in time",
+            Action::Right => "scroll right / forward; on an alarm: select its host",
             Action::PageUp => "page up",
             Action::PageDown => "page down",
             Action::Top => "go to the top",
@@ -133,8 +133,10 @@ impl Action {
             Action::ConcurrencyUp => "double the concurrency",
             Action::TimeoutUp => "raise the timeout (x1.5)",
             Action::TimeoutDown => "lower the timeout (/1.5)",
-            Action::RateDown => "halve the rate limit",
-            Action::RateUp => "double the rate limit",
+            Action::RateDown => {
+                "halve the rate limit (none set: half the probes/s of the last 5 s)"
+            }
+            Action::RateUp => "double the rate limit (above 10,000,000/s: none)",
             Action::PauseResume => "pause or resume the scan",
             Action::ToggleAutoThrottle => "turn auto-throttle on or off",
             Action::AcknowledgeAlarm => "acknowledge the active alarms",
