@@ -316,6 +316,10 @@ fn detector_cost(hosts: u64) {
     runtime().block_on(run_lockstep(&plan, 1, params, &mut monitor, |e| {
         events.push(e.clone())
     }));
+    println!(
+        "the clean {hosts}-host scan (lockstep) raised {} alarm(s)",
+        monitor.state().alarms.len()
+    );
     let mixed = scan("mixed", 1).1;
     for (label, events) in [
         ("clean /18-style scan", &events),

@@ -291,3 +291,29 @@ async fn rstlimit_fires_on_the_rst_limited_host_and_nothing_else() {
         assert!(alarm.evidence.contains("open port"), "{}", alarm.evidence);
     }
 }
+
+/// Many clean hosts whose connect times have a heavy tail (p99 ten times the median), scanned
+/// fast: single long answers, and the few hosts left at the end of the scan, are not a QOS.
+#[tokio::test(start_paused = true)]
+async fn heavy_tailed_latency_on_many_hosts_is_not_qos() {
+    let scenario = scanwatch::sim::parse_scenario(
+        r#"
+name = "heavy-tail"
+description = "512 clean hosts with a heavy latency tail"
+ports = "1-60"
+timeout = "1s"
+concurrency = 2048
+
+[[hosts]]
+addr = "127.2.0.0/23"
+open = "22,80"
+latency = { median = "2ms", p99 = "20ms" }
+"#,
+        "test",
+    )
+    .unwrap();
+    for seed in 1..=3 {
+        let (state, _) = run(&scenario, seed).await;
+        assert!(state.alarms.is_empty(), "seed {seed}: {:#?}", state.alarms);
+    }
+}

@@ -198,3 +198,58 @@ async fn events_are_well_ordered() {
     }
     assert_eq!(started, done);
 }
+
+/// Answers every port with RST after 2 ms, and reads its connect time from the clock when it is
+/// polled, as the real `TcpConnect` does.
+struct ClockedProber;
+
+impl scanwatch::probe::Prober for ClockedProber {
+    async fn probe(
+        &self,
+        _addr: std::net::SocketAddr,
+        _timeout: Duration,
+    ) -> scanwatch::event::ProbeResult {
+        let start = tokio::time::Instant::now();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        scanwatch::event::ProbeResult::new(ProbeOutcome::Closed, start.elapsed())
+    }
+}
+
+/// A consumer that falls behind makes the engine wait before starting new probes, but the probes
+/// already in flight keep being polled: their connect times stay the network's, and a slow
+/// consumer never looks like a slow network to the detector.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_consumer_does_not_inflate_connect_times() {
+    let hosts = scanwatch::targets::parse_target_args(&["127.0.40.0/31".to_string()]).unwrap();
+    let hosts = scanwatch::targets::resolved_without_lookup(hosts).unwrap();
+    let targets = scanwatch::targets::TargetSet::new(hosts, Vec::new());
+    let ports: Vec<u16> = (1..=65535).collect();
+    let plan =
+        scanwatch::engine::ScanPlan::new(Box::new(targets.hosts()), Some(2), ports.into(), 1);
+    let params = ScanParams {
+        concurrency: 512,
+        max_per_host: 512,
+        timeout: Duration::from_secs(1),
+        retries: 0,
+        rate: None,
+        paused: false,
+    };
+    let mut running = engine::start(ClockedProber, plan, params, EngineOptions::default());
+    // The consumer stalls for 5 s of scan time: far more events than the channel holds pile up.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut slowest = 0;
+    let mut answered = 0;
+    while let Some(e) = running.events.recv().await {
+        if let ScanEvent::Probe(r) = e
+            && r.outcome.is_answer()
+        {
+            answered += 1;
+            slowest = slowest.max(r.connect_us);
+        }
+    }
+    assert_eq!(answered, 2 * 65535);
+    assert!(
+        slowest < 50_000,
+        "a connect time of {slowest} µs: the stall leaked into the measurements"
+    );
+}

@@ -43,6 +43,12 @@ const SILENT_ANSWERS: u32 = 2;
 /// show its losses depend on load. Random loss of 5% gives about 3 of 64; 14 or more has a
 /// chance of 3 in a million; an RST or SYN limit at twice the host's rate gives 20 to 30.
 const LATE_ANSWERS: u32 = 14;
+/// A host counts as slowed down (QOS) when at least `QOS_RECENT_SLOW` of its latest
+/// `QOS_RECENT` prompt answers are over the limit, not only their average: a clean host with a
+/// heavy tail (p99 ten times the median) has 13% of its answers over three times the median, so
+/// 6 of 8 has a chance of about 1 in 10,000.
+const QOS_RECENT: u32 = 8;
+const QOS_RECENT_SLOW: u32 = 6;
 /// Smallest number of hosts the QOS share is taken over.
 const QOS_MIN_POPULATION: u32 = 12;
 /// Sentinels sent to an open port to tell an RST limit from a SYN rate limit.
@@ -79,6 +85,8 @@ struct HostSignals {
     rtt_frozen: bool,
     /// The host's connect times are well above its baseline.
     inflated: bool,
+    /// Prompt answers since its baseline, set bit = slower than the QOS limit.
+    slow: BitWindow,
     /// Scan time of its latest answer.
     last_answer_us: u64,
     /// Scan time of the latest answer that came on SYN retry.
@@ -151,6 +159,7 @@ impl HostSignals {
             rtt_now_us: 0.0,
             rtt_frozen: false,
             inflated: false,
+            slow: BitWindow::default(),
             last_answer_us: 0,
             last_retry_us: 0,
             retries_since: None,
@@ -223,6 +232,12 @@ impl BitWindow {
     fn push(&mut self, bit: bool) {
         self.bits = (self.bits << 1) | u64::from(bit);
         self.len = (self.len + 1).min(64);
+    }
+
+    /// Set bits among the latest `n` (up to 64) observations.
+    fn recent_ones(&self, n: u32) -> u32 {
+        let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        (self.bits & mask).count_ones()
     }
 
     fn ones(&self) -> u32 {
@@ -574,7 +589,7 @@ impl Detector {
         }
         if r.outcome.is_answer() {
             self.check_rate(r, retry_answer);
-            self.check_qos(r);
+            self.check_qos(r, retry_answer);
         } else if timed_out {
             self.check_silent_closed_ports(r);
         }
@@ -956,16 +971,21 @@ impl Detector {
     }
 
     /// QOS: connect times well above their own baselines on many hosts at once.
-    fn check_qos(&mut self, r: &ProbeRecord) {
+    fn check_qos(&mut self, r: &ProbeRecord, retry_answer: bool) {
         let th = self.th;
         let Some(host) = self.hosts.get_mut(&r.host) else {
             return;
         };
-        if !host.rtt_frozen || host.done {
+        if !host.rtt_frozen || host.done || retry_answer {
             return;
         }
         let limit = (host.rtt_us * th.qos_factor).max(host.rtt_us + th.qos_min_extra_ms * 1e3);
-        let inflated = host.rtt_now_us > limit;
+        host.slow.push(r.connect_us as f64 > limit);
+        // The average alone follows a heavy tail's few long answers; most of the latest answers
+        // must be slow too.
+        let inflated = host.rtt_now_us > limit
+            && host.slow.len() >= QOS_RECENT
+            && host.slow.recent_ones(QOS_RECENT) >= QOS_RECENT_SLOW;
         if inflated == host.inflated {
             return;
         }

@@ -257,7 +257,23 @@ async fn lane<P: Prober>(shared: Arc<Shared<P>>, jobs: mpsc::UnboundedReceiver<V
     loop {
         match poll_fn(|cx| lane.poll_round(cx, stopped.as_mut())).await {
             LaneStep::Stopped => return,
-            LaneStep::Backlog => shared.events.flush().await,
+            LaneStep::Backlog => {
+                // Wait for the consumer to make room, but keep polling the probes in flight: a
+                // connect time is read when its probe is polled, so a lane that stopped polling
+                // would inflate them, and a slow consumer would look like a slow network. No
+                // new probe starts until the queue is flushed, so what the probes in flight add
+                // meanwhile is bounded by the concurrency.
+                let flush = shared.events.flush();
+                tokio::pin!(flush);
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = &mut flush => break,
+                        () = stopped.as_mut() => return,
+                        () = poll_fn(|cx| lane.poll_in_flight(cx)) => {}
+                    }
+                }
+            }
             LaneStep::Done => {
                 shared.events.flush().await;
                 return;
@@ -307,6 +323,20 @@ impl<P: Prober, S: Fn(Job) -> F, F: Future<Output = ()>> Lane<'_, P, S, F> {
             }
         }
         self.go_idle()
+    }
+
+    /// Polls the probes in flight that were woken, without starting new ones; ready when some
+    /// were polled.
+    fn poll_in_flight(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.running.poll_woken(cx) {
+            Poll::Ready(completed) => {
+                if completed > 0 {
+                    self.shared.slot_freed.notify_one();
+                }
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     /// Starts the jobs the scheduler has sent.
