@@ -1,0 +1,207 @@
+//! Replaying recorded sessions: merging several logs (the shards of one scan) into one event
+//! stream, and the replay clock that plays it at a chosen speed, pauses, and jumps to alarms.
+//!
+//! A replay feeds the same `Monitor` a live scan does, so what it shows is what the live run
+//! showed at that moment of scan time.
+
+pub mod merge;
+
+use crate::event::ScanEvent;
+use crate::monitor::Monitor;
+use crate::state::ScanState;
+
+pub use merge::{SessionEvents, merge};
+
+/// Slowest and fastest replay speeds (scan seconds per real second).
+pub const MIN_SPEED: f64 = 0.25;
+pub const MAX_SPEED: f64 = 64.0;
+
+/// Scan time of an event; `None` for the plan lines, which belong to the moment before them.
+pub fn event_time(event: &ScanEvent) -> Option<u64> {
+    match event {
+        ScanEvent::Probe(r) | ScanEvent::Sentinel(r) | ScanEvent::LocalError(r) => Some(r.t_us),
+        ScanEvent::HostStarted { t_us, .. }
+        | ScanEvent::HostDone { t_us, .. }
+        | ScanEvent::ParamsChanged { t_us, .. }
+        | ScanEvent::Finished { t_us, .. } => Some(*t_us),
+        ScanEvent::Started { .. } | ScanEvent::PlanCounted { .. } => None,
+    }
+}
+
+/// A recorded scan being played back: its events, where the playhead is, how fast it moves,
+/// and the state folded up to the playhead.
+pub struct Replay {
+    events: Vec<ScanEvent>,
+    /// Scan time of each event (plan lines take the time of the event before them).
+    times: Vec<u64>,
+    /// Events before this index are folded into `monitor`.
+    cursor: usize,
+    /// The playhead, in µs of scan time.
+    position_us: f64,
+    speed: f64,
+    paused: bool,
+    monitor: Monitor,
+    thresholds: crate::detector::AlarmThresholds,
+    /// When each alarm of the whole session was raised (µs), in order.
+    alarm_times: Vec<u64>,
+}
+
+impl Replay {
+    /// A replay of `events` (in order) with the detector's `thresholds` of the recording, at
+    /// the start, playing at speed 1.
+    pub fn new(events: Vec<ScanEvent>, thresholds: crate::detector::AlarmThresholds) -> Self {
+        let mut last = 0;
+        let times: Vec<u64> = events
+            .iter()
+            .map(|e| {
+                last = event_time(e).unwrap_or(last).max(last);
+                last
+            })
+            .collect();
+        let mut whole = Monitor::with_thresholds(thresholds);
+        for e in &events {
+            whole.apply(e);
+        }
+        let mut alarm_times: Vec<u64> = whole.state().alarms.iter().map(|a| a.raised_us).collect();
+        alarm_times.sort_unstable();
+        let mut replay = Replay {
+            events,
+            times,
+            cursor: 0,
+            position_us: 0.0,
+            speed: 1.0,
+            paused: false,
+            monitor: Monitor::with_thresholds(thresholds),
+            thresholds,
+            alarm_times,
+        };
+        // The plan lines at time 0 belong to the start.
+        replay.fold_to(0);
+        replay
+    }
+
+    pub fn state(&self) -> &ScanState {
+        self.monitor.state()
+    }
+
+    /// The playhead, µs of scan time.
+    pub fn position_us(&self) -> u64 {
+        self.position_us as u64
+    }
+
+    /// Scan time of the last event.
+    pub fn end_us(&self) -> u64 {
+        self.times.last().copied().unwrap_or(0)
+    }
+
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Every event has been played.
+    pub fn at_end(&self) -> bool {
+        self.cursor == self.events.len()
+    }
+
+    /// When the alarms of the whole recording were raised, µs of scan time.
+    pub fn alarm_times(&self) -> &[u64] {
+        &self.alarm_times
+    }
+
+    pub fn toggle_pause(&mut self) {
+        self.paused = !self.paused;
+        if !self.paused && self.at_end() {
+            // Play again from the start.
+            self.seek(0);
+        }
+    }
+
+    /// Doubles the speed, up to `MAX_SPEED`.
+    pub fn faster(&mut self) {
+        self.speed = (self.speed * 2.0).min(MAX_SPEED);
+    }
+
+    /// Halves the speed, down to `MIN_SPEED`.
+    pub fn slower(&mut self) {
+        self.speed = (self.speed / 2.0).max(MIN_SPEED);
+    }
+
+    /// Moves the playhead on by `real_seconds` of real time at the current speed and folds the
+    /// events that came due. Returns how many were folded.
+    pub fn advance(&mut self, real_seconds: f64) -> usize {
+        if self.paused || !real_seconds.is_finite() || real_seconds <= 0.0 {
+            return 0;
+        }
+        let end = self.end_us() as f64;
+        self.position_us = (self.position_us + real_seconds * self.speed * 1e6).min(end);
+        let before = self.cursor;
+        self.fold_to(self.position_us as u64);
+        if self.at_end() {
+            self.position_us = end;
+            self.paused = true;
+        }
+        self.cursor - before
+    }
+
+    /// Puts the playhead at `t_us` of scan time: the state is what it was then (folded again
+    /// from the start when going back).
+    pub fn seek(&mut self, t_us: u64) {
+        let t_us = t_us.min(self.end_us());
+        let folded_until = self.cursor.checked_sub(1).map(|i| self.times[i]);
+        if folded_until.is_some_and(|t| t > t_us) {
+            self.monitor = Monitor::with_thresholds(self.thresholds);
+            self.cursor = 0;
+        }
+        self.position_us = t_us as f64;
+        self.fold_to(t_us);
+    }
+
+    /// Jumps to the next alarm after the playhead, paused there. False when there is none.
+    pub fn next_alarm(&mut self) -> bool {
+        let now = self.position_us();
+        match self.alarm_times.iter().copied().find(|&t| t > now) {
+            Some(t) => {
+                self.seek(t);
+                self.paused = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Jumps to the alarm before the playhead, paused there. False when there is none.
+    pub fn previous_alarm(&mut self) -> bool {
+        let now = self.position_us();
+        match self.alarm_times.iter().copied().rev().find(|&t| t < now) {
+            Some(t) => {
+                self.seek(t);
+                self.paused = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Jumps to the end of the recording, paused.
+    pub fn jump_to_end(&mut self) {
+        self.seek(self.end_us());
+        self.fold_to(u64::MAX);
+        self.paused = true;
+    }
+
+    /// Folds every event up to and including scan time `t_us`.
+    fn fold_to(&mut self, t_us: u64) {
+        while self.cursor < self.events.len() && self.times[self.cursor] <= t_us {
+            self.monitor.apply(&self.events[self.cursor]);
+            let _ = self.monitor.take_sentinel_requests();
+            self.cursor += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
