@@ -42,11 +42,17 @@ pub enum Action {
     /// Cycle the hosts table's sort column.
     Sort,
     CycleTheme,
+    /// Replay: jump to the next alarm.
+    NextAlarm,
+    /// Replay: jump back to the previous alarm.
+    PreviousAlarm,
+    /// Replay: jump to the end of the recording.
+    JumpToEnd,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 27] = [
         Action::Quit,
         Action::Help,
         Action::FocusNext,
@@ -71,6 +77,9 @@ impl Action {
         Action::Filter,
         Action::Sort,
         Action::CycleTheme,
+        Action::NextAlarm,
+        Action::PreviousAlarm,
+        Action::JumpToEnd,
     ];
 
     /// Every action's name, in the order of [`Action::ALL`].
@@ -111,6 +120,9 @@ impl Action {
             Action::Filter => "filter",
             Action::Sort => "sort",
             Action::CycleTheme => "cycle_theme",
+            Action::NextAlarm => "next_alarm",
+            Action::PreviousAlarm => "previous_alarm",
+            Action::JumpToEnd => "jump_to_end",
         }
     }
 
@@ -129,20 +141,23 @@ impl Action {
             Action::PageDown => "page down",
             Action::Top => "go to the top",
             Action::Bottom => "go to the bottom",
-            Action::ConcurrencyDown => "halve the concurrency",
-            Action::ConcurrencyUp => "double the concurrency",
+            Action::ConcurrencyDown => "halve the concurrency (replay: halve the speed)",
+            Action::ConcurrencyUp => "double the concurrency (replay: double the speed)",
             Action::TimeoutUp => "raise the timeout (x1.5)",
             Action::TimeoutDown => "lower the timeout (/1.5)",
             Action::RateDown => {
                 "halve the rate limit (none set: half the probes/s of the last 5 s)"
             }
             Action::RateUp => "double the rate limit (above 10,000,000/s: none)",
-            Action::PauseResume => "pause or resume the scan",
+            Action::PauseResume => "pause or resume the scan (replay: pause or play)",
             Action::ToggleAutoThrottle => "turn auto-throttle on or off",
             Action::AcknowledgeAlarm => "acknowledge the active alarms",
             Action::Filter => "filter the hosts table",
             Action::Sort => "change the hosts table's sort order",
             Action::CycleTheme => "switch to the next theme",
+            Action::NextAlarm => "replay: jump to the next alarm",
+            Action::PreviousAlarm => "replay: jump back to the previous alarm",
+            Action::JumpToEnd => "replay: jump to the end of the recording",
         }
     }
 }

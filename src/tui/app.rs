@@ -156,6 +156,30 @@ pub struct App {
     pub notice: Option<Notice>,
     pub quit: bool,
     pub viewport: Viewport,
+    /// Set when the view plays a recorded session instead of steering a live scan.
+    pub replay: Option<ReplayStatus>,
+    /// Replay commands from keys, for the replay loop to carry out.
+    replay_commands: Vec<ReplayCommand>,
+}
+
+/// Where a replay is, for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayStatus {
+    pub position_us: u64,
+    pub end_us: u64,
+    pub speed: f64,
+    pub paused: bool,
+}
+
+/// What a key asks of a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayCommand {
+    TogglePause,
+    Faster,
+    Slower,
+    NextAlarm,
+    PreviousAlarm,
+    End,
 }
 
 impl App {
@@ -203,6 +227,8 @@ impl App {
             notice: None,
             quit: false,
             viewport: Viewport::default(),
+            replay: None,
+            replay_commands: Vec::new(),
         }
     }
 
@@ -391,6 +417,9 @@ impl App {
         if self.help && self.help_navigation(action) {
             return;
         }
+        if self.replay.is_some() && self.replay_action(action) {
+            return;
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::Help => {
@@ -468,6 +497,9 @@ impl App {
                     self.say(text);
                 }
             }
+            Action::NextAlarm | Action::PreviousAlarm | Action::JumpToEnd => {
+                self.say("jumping in time works in a replay (scanwatch replay FILE)".into());
+            }
         }
         if self.index_stale {
             self.refresh_index(state, Instant::now(), true);
@@ -505,6 +537,40 @@ impl App {
             facts::describe_change(&before, &after)
         };
         self.say(text);
+    }
+
+    /// In a replay, the pace keys steer the playback and the scan's own parameters are what
+    /// was recorded. True when the action was taken here.
+    fn replay_action(&mut self, action: Action) -> bool {
+        let command = match action {
+            Action::PauseResume => ReplayCommand::TogglePause,
+            Action::ConcurrencyUp => ReplayCommand::Faster,
+            Action::ConcurrencyDown => ReplayCommand::Slower,
+            Action::NextAlarm => ReplayCommand::NextAlarm,
+            Action::PreviousAlarm => ReplayCommand::PreviousAlarm,
+            Action::JumpToEnd => ReplayCommand::End,
+            Action::TimeoutUp
+            | Action::TimeoutDown
+            | Action::RateUp
+            | Action::RateDown
+            | Action::ToggleAutoThrottle => {
+                self.say("replay: the recorded scan's pace cannot be changed".into());
+                return true;
+            }
+            _ => return false,
+        };
+        self.replay_commands.push(command);
+        true
+    }
+
+    /// The replay commands asked for since the last call.
+    pub fn take_replay_commands(&mut self) -> Vec<ReplayCommand> {
+        std::mem::take(&mut self.replay_commands)
+    }
+
+    /// Shows a short notice in the footer.
+    pub fn notify(&mut self, text: &str) {
+        self.say(text.to_string());
     }
 
     fn say(&mut self, text: String) {

@@ -451,6 +451,9 @@ pub fn default_bindings() -> Vec<(KeyChord, Action)> {
         (c('/'), Filter),
         (c('s'), Sort),
         (c('c'), CycleTheme),
+        (c('n'), NextAlarm),
+        (c('N'), PreviousAlarm),
+        (c('e'), JumpToEnd),
     ]
 }
 

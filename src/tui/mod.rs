@@ -11,6 +11,7 @@ pub mod event_loop;
 pub mod facts;
 pub mod keymap;
 pub mod render;
+pub mod replay_view;
 pub mod theme;
 
 pub use action::Action;

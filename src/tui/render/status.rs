@@ -41,12 +41,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
     } else {
         format!(" │ targets {}", app.targets)
     };
-    let row1 = format!(
-        " {what} │ {pct} {}/{total_text} probes │ {}/s │ ETA {eta} │ elapsed {}{targets}",
-        thousands(done),
-        thousands(rate.round() as u64),
-        clock(state.now_us),
-    );
+    let row1 = match app.replay {
+        // A replay: where the playhead is in the recording, and how fast it plays.
+        Some(r) => format!(
+            " REPLAY {} x{} │ session time {} / {} │ {what} │ {pct} {}/{total_text} probes{targets}",
+            if r.paused { "paused" } else { "playing" },
+            speed_text(r.speed),
+            clock(r.position_us),
+            clock(r.end_us),
+            thousands(done),
+        ),
+        None => format!(
+            " {what} │ {pct} {}/{total_text} probes │ {}/s │ ETA {eta} │ elapsed {}{targets}",
+            thousands(done),
+            thousands(rate.round() as u64),
+            clock(state.now_us),
+        ),
+    };
     let pace = match params {
         Some(p) => format!(
             "concurrency {} │ timeout {} │ rate {}",
@@ -70,4 +81,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         Line::from(fit(&row2, width, false)),
     ];
     frame.render_widget(Paragraph::new(text).style(theme.status), area);
+}
+
+/// A replay speed as written in the status bar: `0.25`, `0.5`, `1`, `64`.
+fn speed_text(speed: f64) -> String {
+    if speed.fract() == 0.0 {
+        format!("{speed:.0}")
+    } else {
+        format!("{speed}")
+    }
 }
