@@ -18,6 +18,7 @@ pub mod idmap;
 pub mod monitor;
 pub mod ports;
 pub mod probe;
+pub mod report;
 pub mod rlimit;
 pub mod run;
 pub mod sim;
