@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 use crate::engine::Shard;
+use crate::report::ReportFormat;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -259,6 +260,31 @@ pub struct OutputArgs {
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Output")]
     pub quiet: bool,
+
+    /// Also write the result to FILE when the scan ends, in the format its extension names:
+    /// .txt text, .json json, .csv csv, .xml nmap-xml (nmap's -oX format, for ndiff); any other
+    /// is text. After Ctrl-C or quitting the live view the partial result is written and marked
+    /// partial. FILE is created (mode 0600, or truncated) before the scan starts; if it cannot
+    /// be, the scan does not start (exit 2)
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub report_file: Option<PathBuf>,
+
+    /// Format of --output whatever its extension: text (hosts and ports, alarms timeline,
+    /// parameter changes, latency percentiles), json (one document, "scanwatch-report" version
+    /// 1), csv (a row per open port and per host and kind of port not listed), nmap-xml
+    #[arg(
+        long = "output-format",
+        value_name = "FORMAT",
+        value_enum,
+        requires = "report_file",
+        help_heading = "Output"
+    )]
+    pub report_format: Option<ReportFormat>,
 
     /// Theme of the live view: dark, light, high-contrast, mono, a user theme (NAME.toml in
     /// $XDG_CONFIG_HOME/scanwatch/themes), or the path of a theme file (containing `/` or

@@ -16,6 +16,7 @@
 //! format says it is partial (see the format modules).
 
 pub mod csv;
+pub mod file;
 pub mod json;
 pub mod nmap_xml;
 pub mod text;
@@ -31,6 +32,8 @@ use std::time::SystemTime;
 use crate::detector::{Alarm, AlarmKind, Scope};
 use crate::event::{FinishReason, ScanParams};
 use crate::state::{HostState, ScanState};
+
+pub use file::ReportFile;
 
 /// The report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
