@@ -18,7 +18,7 @@ Exit codes:
   3    with --fail-on alarm: the scan finished and raised at least one interference alarm
        (the results are printed first)
   130  interrupted (Ctrl-C), or the live view was quit before the scan finished: the
-       partial results are printed first";
+       partial results are printed (and written to --output, marked partial) first";
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
@@ -30,6 +30,8 @@ Examples:
   scanwatch scan -iL hosts.txt --json > scan.jsonl
   scanwatch scan 127.0.0.1 --shard 1/2 --seed 7   half of the plan (run 2/2 elsewhere)
   scanwatch scan 127.0.0.1 --banner-wait 0      connect only: do not read open ports
+  scanwatch scan 127.0.0.0/29 -o scan.xml       also write nmap XML (ndiff it with nmap -oX)
+  scanwatch scan 127.0.0.1 -o out --output-format csv   a CSV report in `out`
 
 Targets follow nmap: addresses (IPv4, IPv6), CIDR blocks (10.0.0.0/24, 2001:db8::/120),
 octet ranges (10.0.0.1-20, 192.168.1-3.1, 10.0.0.*), hostnames (resolved first; a name that
@@ -56,6 +58,7 @@ Examples:
   scanwatch demo --scenario shun          an IPS bans the scanner mid-scan
   scanwatch demo --scenario tarpit --speed 4
   scanwatch demo --speed max --json       as fast as possible, JSON Lines
+  scanwatch demo --speed max -o demo.json a JSON report of the whole story
   scanwatch demo --scenario ratelimit --auto-throttle   halve the pace when RATE is raised
   scanwatch demo --scenario qos --speed max --fail-on alarm   exit 3: QOS is raised
   scanwatch demo --list                   the built-in scenarios
@@ -274,9 +277,7 @@ pub struct OutputArgs {
     )]
     pub report_file: Option<PathBuf>,
 
-    /// Format of --output whatever its extension: text (hosts and ports, alarms timeline,
-    /// parameter changes, latency percentiles), json (one document, "scanwatch-report" version
-    /// 1), csv (a row per open port and per host and kind of port not listed), nmap-xml
+    /// Format of --output, whatever its extension
     #[arg(
         long = "output-format",
         value_name = "FORMAT",
