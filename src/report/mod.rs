@@ -219,8 +219,9 @@ impl<'a> ReportInput<'a> {
         }
     }
 
-    /// One sentence on why the results are partial, for a partial report.
-    pub fn partial_note(&self) -> Option<String> {
+    /// Why the results are partial, for a partial report: "the scan was stopped before it
+    /// finished (150 of 800 probes done)".
+    pub fn partial_reason(&self) -> Option<String> {
         if !self.is_partial() {
             return None;
         }
@@ -230,9 +231,15 @@ impl<'a> ReportInput<'a> {
         };
         let done = self.state.probes_done();
         Some(match self.state.probes_total() {
-            Some(total) => format!("partial results: {how} ({done} of {total} probes done)"),
-            None => format!("partial results: {how} ({done} probes done)"),
+            Some(total) => format!("{how} ({done} of {total} probes done)"),
+            None => format!("{how} ({done} probes done)"),
         })
+    }
+
+    /// [`partial_reason`](Self::partial_reason) as one sentence starting `partial results: `.
+    pub fn partial_note(&self) -> Option<String> {
+        self.partial_reason()
+            .map(|reason| format!("partial results: {reason}"))
     }
 }
 

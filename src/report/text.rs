@@ -97,12 +97,8 @@ fn header(out: &mut String, input: &ReportInput<'_>) {
         }
         (true, None) => {}
     }
-    if let Some(note) = input.partial_note() {
-        let _ = writeln!(
-            out,
-            "PARTIAL RESULTS: {}",
-            note.trim_start_matches("partial results: ")
-        );
+    if let Some(reason) = input.partial_reason() {
+        let _ = writeln!(out, "PARTIAL RESULTS: {reason}");
     }
     out.push('\n');
 }
