@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 use crate::engine::Shard;
+use crate::report::ReportFormat;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -17,7 +18,7 @@ Exit codes:
   3    with --fail-on alarm: the scan finished and raised at least one interference alarm
        (the results are printed first)
   130  interrupted (Ctrl-C), or the live view was quit before the scan finished: the
-       partial results are printed first";
+       partial results are printed (and written to --output, marked partial) first";
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
@@ -29,6 +30,8 @@ Examples:
   scanwatch scan -iL hosts.txt --json > scan.jsonl
   scanwatch scan 127.0.0.1 --shard 1/2 --seed 7   half of the plan (run 2/2 elsewhere)
   scanwatch scan 127.0.0.1 --banner-wait 0      connect only: do not read open ports
+  scanwatch scan 127.0.0.0/29 -o scan.xml       also write nmap XML (ndiff it with nmap -oX)
+  scanwatch scan 127.0.0.1 -o out --output-format csv   a CSV report in `out`
 
 Targets follow nmap: addresses (IPv4, IPv6), CIDR blocks (10.0.0.0/24, 2001:db8::/120),
 octet ranges (10.0.0.1-20, 192.168.1-3.1, 10.0.0.*), hostnames (resolved first; a name that
@@ -55,6 +58,7 @@ Examples:
   scanwatch demo --scenario shun          an IPS bans the scanner mid-scan
   scanwatch demo --scenario tarpit --speed 4
   scanwatch demo --speed max --json       as fast as possible, JSON Lines
+  scanwatch demo --speed max -o demo.json a JSON report of the whole story
   scanwatch demo --scenario ratelimit --auto-throttle   halve the pace when RATE is raised
   scanwatch demo --scenario qos --speed max --fail-on alarm   exit 3: QOS is raised
   scanwatch demo --list                   the built-in scenarios
@@ -259,6 +263,29 @@ pub struct OutputArgs {
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Output")]
     pub quiet: bool,
+
+    /// Also write the result to FILE when the scan ends, in the format its extension names:
+    /// .txt text, .json json, .csv csv, .xml nmap-xml (nmap's -oX format, for ndiff); any other
+    /// is text. After Ctrl-C or quitting the live view the partial result is written and marked
+    /// partial. FILE is created (mode 0600, or truncated) before the scan starts; if it cannot
+    /// be, the scan does not start (exit 2)
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub report_file: Option<PathBuf>,
+
+    /// Format of --output, whatever its extension
+    #[arg(
+        long = "output-format",
+        value_name = "FORMAT",
+        value_enum,
+        requires = "report_file",
+        help_heading = "Output"
+    )]
+    pub report_format: Option<ReportFormat>,
 
     /// Theme of the live view: dark, light, high-contrast, mono, a user theme (NAME.toml in
     /// $XDG_CONFIG_HOME/scanwatch/themes), or the path of a theme file (containing `/` or

@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod ports;
 pub mod probe;
 pub mod replay;
+pub mod report;
 pub mod rlimit;
 pub mod run;
 pub mod sim;

@@ -5,6 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
 
 use clap::Parser;
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +21,7 @@ use crate::event::{ScanEvent, ScanParams};
 use crate::headless::{self, HeadlessOptions};
 use crate::ports;
 use crate::probe::TcpConnect;
+use crate::report::{ReportFile, ReportInput, ReportMeta, ScanKind};
 use crate::rlimit;
 use crate::sim::Simulated;
 use crate::targets::{self, TargetSet, TargetSpec};
@@ -37,6 +39,12 @@ const COUNT_UPFRONT_LIMIT: u128 = 1 << 16;
 
 /// The program: parses `args` (including the program name) and returns the exit code.
 pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // The command line as given, for reports.
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let cli = match Cli::try_parse_from(crate::cli::normalize_args(args)) {
         Ok(cli) => cli,
         Err(e) => {
@@ -45,12 +53,12 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Scan(args) => run_in_runtime(scan(*args)),
+        Command::Scan(args) => run_in_runtime(scan(*args, argv)),
         // The live view draws in real time, so it runs on the ordinary runtime (see `demo`).
         Command::Demo(args) if matches!(args.speed, DemoSpeed::Max) && !live_view(&args.output) => {
-            run_in_paused_runtime(demo(*args))
+            run_in_paused_runtime(demo(*args, argv))
         }
-        Command::Demo(args) => run_in_runtime(demo(*args)),
+        Command::Demo(args) => run_in_runtime(demo(*args, argv)),
         Command::Config(args) => config_command(&args),
     };
     match result {
@@ -127,9 +135,11 @@ struct ScanSetup {
     shard: Shard,
     shuffle: bool,
     notes: Vec<String>,
+    /// The targets as read from the command line and -iL, for reports.
+    target_texts: Vec<String>,
 }
 
-async fn scan(args: ScanArgs) -> Result<i32, Failure> {
+async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
     let loaded = config::load(args.config.as_deref())?;
     let theme = live_view_theme(&args.output, &loaded.config)?;
     let setup = prepare(&args, &loaded).await?;
@@ -156,6 +166,27 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         ..setup.params
     };
 
+    let opts = headless_options(
+        &args.output,
+        &args.pacing,
+        &loaded.config,
+        args.targets.clone(),
+        setup.notes,
+        Some(setup.banner_wait),
+    );
+    let live = live_options(
+        &args.output,
+        &args.pacing,
+        &loaded.config,
+        theme,
+        &args.targets,
+    )?;
+    let report = create_report_file(&args.output, ScanKind::Connect, argv)?.map(|mut r| {
+        r.meta.targets = setup.target_texts;
+        r.meta.ports = setup.ports.clone();
+        r
+    });
+
     let mut plan = ScanPlan::new(
         Box::new(setup.targets.hosts()),
         setup.host_count,
@@ -174,30 +205,69 @@ async fn scan(args: ScanArgs) -> Result<i32, Failure> {
         host_count_later: setup.host_count_later,
     };
     let prober = TcpConnect::with_banner_wait(setup.banner_wait);
+    let report = report.map(PendingReport::started_now);
     let running = engine::start(prober, plan, params, options);
-    let opts = headless_options(
-        &args.output,
-        &args.pacing,
-        &loaded.config,
-        args.targets.clone(),
-        setup.notes,
-        Some(setup.banner_wait),
-    );
-    let live = live_options(
-        &args.output,
-        &args.pacing,
-        &loaded.config,
-        theme,
-        &args.targets,
-    )?;
     present(
         &running.control,
         running.events,
         opts,
         live,
-        &args.output.fail_on,
+        report,
+        &args.output,
     )
     .await
+}
+
+/// A report file created before the scan, with what the report says about the scan.
+struct PendingReport {
+    file: ReportFile,
+    meta: ReportMeta,
+}
+
+impl PendingReport {
+    /// The scan starts now: scan time zero in the report is this wall-clock time.
+    fn started_now(mut self) -> Self {
+        self.meta.started = SystemTime::now();
+        self
+    }
+
+    /// Writes the report of the final `state`; says where on stderr unless `quiet`.
+    fn write(self, state: &crate::state::ScanState, quiet: bool) -> Result<(), Failure> {
+        let path = self.file.path().display().to_string();
+        let format = self.file.format();
+        self.file
+            .write(&ReportInput::new(state, &self.meta))
+            .map_err(Failure::runtime)?;
+        if !quiet {
+            let partial = if ReportInput::new(state, &self.meta).is_partial() {
+                "partial "
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                io::stderr(),
+                "scanwatch: {partial}report written to {path} ({format})"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Creates the `--output` file, if one is asked for, before the scan starts: a path that
+/// cannot be written is a usage error (exit 2) and the scan does not run.
+fn create_report_file(
+    output: &OutputArgs,
+    kind: ScanKind,
+    argv: Vec<String>,
+) -> Result<Option<PendingReport>, Failure> {
+    let Some(path) = &output.report_file else {
+        return Ok(None);
+    };
+    let file = ReportFile::create(path, output.report_format)
+        .map_err(|e| Failure::usage(format!("--output: {e}")))?;
+    let mut meta = ReportMeta::new(SystemTime::now(), kind);
+    meta.args = argv;
+    Ok(Some(PendingReport { file, meta }))
 }
 
 /// Whether the scan is shown in the live view: stdout is a terminal and neither `--headless`
@@ -276,7 +346,8 @@ async fn present(
     mut events: mpsc::Receiver<ScanEvent>,
     opts: HeadlessOptions,
     live: Option<TuiOptions>,
-    fail_on: &[FailOn],
+    report: Option<PendingReport>,
+    output: &OutputArgs,
 ) -> Result<i32, Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -314,10 +385,13 @@ async fn present(
             headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?
         }
     };
+    if let Some(report) = report {
+        report.write(&state, output.quiet)?;
+    }
     if interrupted.load(Ordering::SeqCst) {
         return Ok(EXIT_INTERRUPTED);
     }
-    if fail_on.contains(&FailOn::Alarm) && !state.alarms.is_empty() {
+    if output.fail_on.contains(&FailOn::Alarm) && !state.alarms.is_empty() {
         return Ok(EXIT_ALARM);
     }
     Ok(EXIT_OK)
@@ -344,7 +418,7 @@ async fn stop_signal(also_terminate: bool) -> bool {
     }
 }
 
-async fn demo(args: DemoArgs) -> Result<i32, Failure> {
+async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
     if args.list {
         for (name, description) in crate::sim::BUILTIN_SCENARIOS {
             println!("{name:<10} {description}");
@@ -377,6 +451,11 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
     }
     let plan = DemoPlan::new(scenario)?;
     let live = live_options(&args.output, &args.pacing, &loaded.config, theme, &targets)?;
+    let report = create_report_file(&args.output, ScanKind::Simulated, argv)?.map(|mut r| {
+        r.meta.targets = targets.clone();
+        r.meta.ports = plan.ports.clone();
+        r
+    });
     let opts = headless_options(
         &args.output,
         &args.pacing,
@@ -385,6 +464,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         Vec::new(),
         None,
     );
+    let report = report.map(PendingReport::started_now);
     if matches!(args.speed, DemoSpeed::Max) && live.is_none() {
         // This runtime's clock is paused (see `run_in_paused_runtime`): the simulated world runs
         // right here, in lockstep with the output.
@@ -399,7 +479,8 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
             running.events,
             opts,
             None,
-            &args.output.fail_on,
+            report,
+            &args.output,
         )
         .await;
         running.control.stop();
@@ -413,7 +494,8 @@ async fn demo(args: DemoArgs) -> Result<i32, Failure> {
         world.events,
         opts,
         live,
-        &args.output.fail_on,
+        report,
+        &args.output,
     )
     .await;
     world.control.stop();
@@ -462,6 +544,7 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
     if let Some(file) = &args.input_file {
         specs.extend(targets::read_target_file(file).map_err(usage)?);
     }
+    let target_texts: Vec<String> = specs.iter().map(ToString::to_string).collect();
     if specs.is_empty() {
         return Err(Failure::usage(
             "no targets given: name at least one (e.g. 127.0.0.1 or 127.0.0.0/24) or read them with -iL FILE",
@@ -511,6 +594,7 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
         shard: args.shard.unwrap_or(Shard::WHOLE),
         shuffle: !args.no_shuffle,
         notes,
+        target_texts,
     })
 }
 

@@ -138,6 +138,40 @@ fn quitting_the_live_view_early_restores_the_terminal_and_exits_130() {
 }
 
 #[test]
+fn quitting_the_live_view_early_still_writes_the_report_marked_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("quit.csv");
+    let (mut child, mut master, output) = spawn(
+        &[
+            "demo",
+            "--scenario",
+            "shun",
+            "--speed",
+            "4",
+            "--seed",
+            "1",
+            "--output",
+            report.to_str().unwrap(),
+        ],
+        false,
+    );
+    wait_for(&output, "RUNNING", Duration::from_secs(20));
+    master.write_all(b"q").unwrap();
+    let code = exit_code(&mut child, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(200));
+    let out = text(&output);
+    assert_eq!(code, 130, "{out}");
+    assert!(out.contains("partial report written to"), "{out}");
+    let csv = std::fs::read_to_string(&report).unwrap();
+    assert!(csv.starts_with("host,hostname,port,state,"), "{csv}");
+    let last = csv.lines().last().unwrap();
+    assert!(
+        last.starts_with(",,,incomplete,"),
+        "the last row says so: {csv}"
+    );
+}
+
+#[test]
 fn without_a_keyboard_the_view_closes_when_the_scan_is_done() {
     let (mut child, _master, output) = spawn(
         &[

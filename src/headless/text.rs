@@ -40,31 +40,37 @@ pub fn thousands(n: u64) -> String {
 pub fn summary(state: &ScanState) -> String {
     let mut out = String::new();
     for host in state.up_hosts() {
-        host_report(&mut out, host);
+        host_section(&mut out, host);
     }
-    let silent_listed = state.silent_sample.len().min(SILENT_LISTED);
-    if state.silent_hosts > 0 {
-        let names: Vec<String> = state.silent_sample[..silent_listed]
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let more = state.silent_hosts - silent_listed as u64;
-        let _ = writeln!(
-            out,
-            "{} host{} gave no answer on any port: {}{}\n",
-            thousands(state.silent_hosts),
-            if state.silent_hosts == 1 { "" } else { "s" },
-            names.join(", "),
-            if more > 0 {
-                format!(" and {} more", thousands(more))
-            } else {
-                String::new()
-            }
-        );
-    }
+    silent_hosts_section(&mut out, state);
     alarms_section(&mut out, state);
     closing_line(&mut out, state);
     out
+}
+
+/// The hosts that gave no answer: the first few by address, the rest counted.
+pub fn silent_hosts_section(out: &mut String, state: &ScanState) {
+    if state.silent_hosts == 0 {
+        return;
+    }
+    let silent_listed = state.silent_sample.len().min(SILENT_LISTED);
+    let names: Vec<String> = state.silent_sample[..silent_listed]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let more = state.silent_hosts.saturating_sub(silent_listed as u64);
+    let _ = writeln!(
+        out,
+        "{} host{} gave no answer on any port: {}{}\n",
+        thousands(state.silent_hosts),
+        if state.silent_hosts == 1 { "" } else { "s" },
+        names.join(", "),
+        if more > 0 {
+            format!(" and {} more", thousands(more))
+        } else {
+            String::new()
+        }
+    );
 }
 
 fn alarms_section(out: &mut String, state: &ScanState) {
@@ -82,9 +88,12 @@ fn alarms_section(out: &mut String, state: &ScanState) {
     out.push('\n');
 }
 
-fn host_report(out: &mut String, h: &HostState) {
+/// One host that answered: its hidden port counts and its open ports with service, connect
+/// time and banner, nmap-style.
+pub fn host_section(out: &mut String, h: &HostState) {
     let title = match &h.name {
-        Some(name) => format!("{name} ({})", h.addr),
+        // A name read back from a recorded scan is not trusted to be printable.
+        Some(name) => format!("{} ({})", banner::display(name.as_bytes(), 255), h.addr),
         None => h.addr.to_string(),
     };
     let _ = writeln!(out, "Scan report for {title}");
@@ -153,7 +162,8 @@ fn host_report(out: &mut String, h: &HostState) {
     out.push('\n');
 }
 
-fn closing_line(out: &mut String, state: &ScanState) {
+/// The one-line tally that ends the summary, and the seed that repeats the port order.
+pub fn closing_line(out: &mut String, state: &ScanState) {
     let secs = state.now_us as f64 / 1e6;
     let probes = state.probes_done();
     let rate = if secs > 0.0 {

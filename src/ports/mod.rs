@@ -17,7 +17,7 @@
 
 pub mod services;
 
-use services::{RANKED_TCP_PORTS, TCP_SERVICES};
+use services::{RANKED_TCP_PORTS, TCP_SERVICES, UNKNOWN_TCP_PORTS};
 
 /// How many ranked ports a scan uses when neither `-p/--ports` nor `--top-ports` is given.
 pub const DEFAULT_TOP_PORTS: usize = 1000;
@@ -81,6 +81,18 @@ pub fn service_name(port: u16) -> Option<&'static str> {
         .ok()
         .and_then(|index| TCP_SERVICES.get(index))
         .map(|&(_, name)| name)
+}
+
+/// The service name nmap gives a TCP port from its table (a connect scan without version
+/// detection): the `nmap-services` name, `unknown` for ports listed there as unknown, and none
+/// for ports not listed at all (nmap then writes no service).
+pub fn nmap_table_service(port: u16) -> Option<&'static str> {
+    service_name(port).or_else(|| {
+        UNKNOWN_TCP_PORTS
+            .binary_search(&port)
+            .is_ok()
+            .then_some("unknown")
+    })
 }
 
 /// The port set a scan uses: `ports` (a spec) if given, else `top_ports(top.unwrap_or(1000))`;
@@ -696,6 +708,21 @@ mod tests {
         assert_eq!(service_name(0), None);
         assert_eq!(service_name(4), None); // listed as `unknown`
         assert_eq!(service_name(65535), None);
+    }
+
+    #[test]
+    fn nmap_table_names_tell_unknown_from_unlisted() {
+        assert_eq!(nmap_table_service(22), Some("ssh"));
+        assert_eq!(nmap_table_service(4), Some("unknown"));
+        assert_eq!(nmap_table_service(20031), Some("unknown"));
+        assert_eq!(nmap_table_service(20077), None);
+        assert_eq!(nmap_table_service(0), None);
+        assert!(UNKNOWN_TCP_PORTS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(
+            UNKNOWN_TCP_PORTS
+                .iter()
+                .all(|&port| service_name(port).is_none())
+        );
     }
 
     #[test]
