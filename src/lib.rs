@@ -7,6 +7,7 @@
 pub mod banner;
 pub mod cli;
 pub mod config;
+
 pub mod demo;
 pub mod detector;
 pub mod duration;
@@ -20,6 +21,7 @@ pub mod ports;
 pub mod probe;
 pub mod rlimit;
 pub mod run;
+pub mod session;
 pub mod sim;
 pub mod state;
 pub mod targets;
