@@ -161,6 +161,9 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    #[command(flatten)]
+    pub logs: LogArgs,
+
     /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -279,6 +282,33 @@ pub struct OutputArgs {
     pub fail_on: Vec<FailOn>,
 }
 
+const LOGS: &str = "Session log and diagnostics";
+
+/// Where the session log goes, and the diagnostics log's level.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LogArgs {
+    /// Write the session log to PATH (created mode 0600, emptied if it exists; format:
+    /// src/session/FORMAT.md) [default: a new file in $XDG_STATE_HOME/scanwatch/sessions/, named
+    /// by start time and targets]
+    #[arg(long, value_name = "PATH", help_heading = LOGS)]
+    pub session: Option<PathBuf>,
+
+    /// Write no session log
+    #[arg(long = "no-session", conflicts_with = "session", help_heading = LOGS)]
+    pub no_session: bool,
+
+    /// Level of the diagnostics log in $XDG_STATE_HOME/scanwatch/logs/ (never shown on screen):
+    /// off, error, warn, info, debug, trace, or a filter such as scanwatch=debug
+    /// [default: $SCANWATCH_LOG, else warn]
+    #[arg(long = "log-level", value_name = "LEVEL", value_parser = parse_log_level,
+          help_heading = LOGS)]
+    pub log_level: Option<String>,
+}
+
+fn parse_log_level(s: &str) -> Result<String, String> {
+    crate::diagnostics::check_filter(s)
+}
+
 /// Options of `scanwatch demo`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DemoArgs {
@@ -312,6 +342,9 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub logs: LogArgs,
 
     /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
     #[arg(long, value_name = "FILE")]

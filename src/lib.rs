@@ -7,9 +7,9 @@
 pub mod banner;
 pub mod cli;
 pub mod config;
-
 pub mod demo;
 pub mod detector;
+pub mod diagnostics;
 pub mod duration;
 pub mod engine;
 pub mod error;

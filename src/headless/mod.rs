@@ -16,6 +16,7 @@ use crate::engine::EngineControl;
 use crate::error::Failure;
 use crate::event::ScanEvent;
 use crate::monitor::Monitor;
+use crate::session::SessionWriter;
 use crate::state::ScanState;
 use crate::throttle;
 use jsonl::{Line, ParamsOut, ProbeOut};
@@ -53,7 +54,9 @@ impl HeadlessOptions {
     }
 }
 
-/// Drains the engine's events into a `Monitor` until the scan finishes, printing as it goes.
+/// Drains the engine's events into a `Monitor` until the scan finishes, printing as it goes,
+/// and writes every event to `session` when there is one (a write failure is a warning on
+/// `err`, once; the caller reports it again when it finishes the log).
 ///
 /// Output that cannot be written (a closed pipe) stops the scan; other write errors are runtime
 /// failures.
@@ -63,6 +66,7 @@ pub async fn run<W: Write, E: Write>(
     opts: &HeadlessOptions,
     out: &mut W,
     err: &mut E,
+    mut session: Option<&mut SessionWriter>,
 ) -> Result<ScanState, Failure> {
     let mut printer = Printer {
         monitor: Monitor::with_thresholds(opts.thresholds),
@@ -82,31 +86,56 @@ pub async fn run<W: Write, E: Write>(
                 if n == 0 {
                     break;
                 }
+                let mut failed = None;
                 for event in batch.drain(..) {
                     printer.monitor.apply(&event);
-                    if let Err(e) = printer.event_line(&event, out) {
-                        return printer.output_failed(e, control, events).await;
+                    if let Some(session) = session.as_deref_mut() {
+                        session.event(&event);
+                    }
+                    if failed.is_none()
+                        && let Err(e) = printer.event_line(&event, out)
+                    {
+                        failed = Some(e);
                     }
                 }
                 for request in printer.monitor.take_sentinel_requests() {
                     control.sentinel(request);
                 }
+                log_batch(session.as_deref_mut(), &printer.monitor, err);
+                if let Some(e) = failed {
+                    return printer.output_failed(e, control, events, session, err).await;
+                }
                 if let Err(e) = printer.new_alarms(control, out, err) {
-                    return printer.output_failed(e, control, events).await;
+                    return printer.output_failed(e, control, events, session, err).await;
                 }
             }
             _ = tick.tick() => {
                 if let Err(e) = printer.progress(out, err) {
-                    return printer.output_failed(e, control, events).await;
+                    return printer.output_failed(e, control, events, session, err).await;
                 }
             }
         }
     }
     printer.clear_progress(err);
     if let Err(e) = printer.finish(out) {
-        return printer.output_failed(e, control, events).await;
+        return printer
+            .output_failed(e, control, events, session, err)
+            .await;
     }
     Ok(printer.monitor.into_state())
+}
+
+/// Ends a batch in the session log: the alarms raised or cleared by it, then the lines go to
+/// the writer thread. A write failure is a warning, once.
+fn log_batch<E: Write>(session: Option<&mut SessionWriter>, monitor: &Monitor, err: &mut E) {
+    let Some(session) = session else {
+        return;
+    };
+    session.alarms(&monitor.state().alarms);
+    session.flush();
+    if let Some(message) = session.new_failure() {
+        let _ = writeln!(err, "scanwatch: warning: {message}");
+    }
 }
 
 struct Printer<'a> {
@@ -238,18 +267,24 @@ impl Printer<'_> {
         out.flush()
     }
 
-    /// Stops the scan and drains it when stdout went away.
-    async fn output_failed(
+    /// Stops the scan and drains it (into the session log too) when stdout went away.
+    async fn output_failed<E: Write>(
         self,
         e: io::Error,
         control: &EngineControl,
         events: &mut mpsc::Receiver<ScanEvent>,
+        mut session: Option<&mut SessionWriter>,
+        err: &mut E,
     ) -> Result<ScanState, Failure> {
         control.stop();
         let mut monitor = self.monitor;
         while let Some(event) = events.recv().await {
             monitor.apply(&event);
+            if let Some(session) = session.as_deref_mut() {
+                session.event(&event);
+            }
         }
+        log_batch(session, &monitor, err);
         if e.kind() == io::ErrorKind::BrokenPipe {
             Ok(monitor.into_state())
         } else {

@@ -70,14 +70,20 @@ struct LogFile<W> {
 
 impl<W: Write> Write for LogFile<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !self.progress.failed.load(Ordering::SeqCst) {
-            match self.out.write_all(buf) {
-                Ok(()) => {
-                    let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut rest = buf;
+        while !rest.is_empty() && !self.progress.failed.load(Ordering::SeqCst) {
+            match self.out.write(rest) {
+                Ok(0) => self
+                    .progress
+                    .fail(io::Error::from(io::ErrorKind::WriteZero).to_string()),
+                Ok(n) => {
+                    let lines = rest[..n].iter().filter(|&&b| b == b'\n').count() as u64;
                     self.progress
                         .written_lines
                         .fetch_add(lines, Ordering::SeqCst);
+                    rest = &rest[n..];
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => self.progress.fail(e.to_string()),
             }
         }

@@ -125,6 +125,10 @@ pub struct App {
     control: Option<EngineControl>,
     /// The targets as the user gave them, for the status bar.
     pub targets: String,
+    /// The session log's file name, for the status bar.
+    pub session: Option<String>,
+    /// Writing the session log failed (the status bar says so).
+    pub session_failed: bool,
     pub focus: Pane,
     pub help: bool,
     pub help_scroll: usize,
@@ -179,6 +183,8 @@ impl App {
             theme_index,
             control,
             targets: opts.targets.join(" "),
+            session: opts.session.clone(),
+            session_failed: false,
             focus: Pane::Hosts,
             help: false,
             help_scroll: 0,
@@ -504,6 +510,11 @@ impl App {
         } else {
             facts::describe_change(&before, &after)
         };
+        self.say(text);
+    }
+
+    /// Shows `text` in the footer for a while.
+    pub fn notify(&mut self, text: String) {
         self.say(text);
     }
 

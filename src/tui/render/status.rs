@@ -57,8 +57,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         None => "concurrency - │ timeout - │ rate -".into(),
     };
     let up = app.hosts_up() as u64;
+    let session = match (&app.session, app.session_failed) {
+        (None, _) => "-".to_string(),
+        (Some(name), false) => name.clone(),
+        (Some(name), true) => format!("{name} (WRITE FAILED)"),
+    };
     let row2 = format!(
-        " {pace} │ auto-throttle {} │ session: - │ {} up, {} silent, {} open",
+        " {pace} │ auto-throttle {} │ session: {session} │ {} up, {} silent, {} open",
         if app.auto_throttle { "on" } else { "off" },
         thousands(up),
         thousands(state.silent_hosts),
