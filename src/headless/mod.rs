@@ -80,6 +80,8 @@ pub async fn run<W: Write, E: Write>(
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tick.reset();
     let mut batch = Vec::with_capacity(4096);
+    // When the session log's buffered lines are due, if no batch comes before.
+    let mut log_due: Option<Instant> = None;
     loop {
         tokio::select! {
             n = events.recv_many(&mut batch, 4096) => {
@@ -101,7 +103,7 @@ pub async fn run<W: Write, E: Write>(
                 for request in printer.monitor.take_sentinel_requests() {
                     control.sentinel(request);
                 }
-                log_batch(session.as_deref_mut(), &printer.monitor, err);
+                log_due = log_batch(session.as_deref_mut(), &printer.monitor, err, log_due);
                 if let Some(e) = failed {
                     return printer.output_failed(e, control, events, session, err).await;
                 }
@@ -112,6 +114,12 @@ pub async fn run<W: Write, E: Write>(
             _ = tick.tick() => {
                 if let Err(e) = printer.progress(out, err) {
                     return printer.output_failed(e, control, events, session, err).await;
+                }
+            }
+            _ = sleep_until_due(log_due), if log_due.is_some() => {
+                log_due = None;
+                if let Some(session) = session.as_deref_mut() {
+                    session.flush();
                 }
             }
         }
@@ -125,16 +133,29 @@ pub async fn run<W: Write, E: Write>(
     Ok(printer.monitor.into_state())
 }
 
-/// Ends a batch in the session log: the alarms raised or cleared by it, then the lines go to
-/// the writer thread. A write failure is a warning, once.
-fn log_batch<E: Write>(session: Option<&mut SessionWriter>, monitor: &Monitor, err: &mut E) {
-    let Some(session) = session else {
-        return;
-    };
+/// Ends a batch in the session log: the alarms raised or cleared by it, and the lines go to
+/// the writer thread when due. Returns when the lines still buffered are due (`due` if it was
+/// set already). A write failure is a warning, once.
+fn log_batch<E: Write>(
+    session: Option<&mut SessionWriter>,
+    monitor: &Monitor,
+    err: &mut E,
+    due: Option<Instant>,
+) -> Option<Instant> {
+    let session = session?;
     session.alarms(&monitor.state().alarms);
-    session.flush();
+    let pending = session.end_batch();
     if let Some(message) = session.new_failure() {
         let _ = writeln!(err, "scanwatch: warning: {message}");
+    }
+    pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
+}
+
+/// Sleeps until `due` (never resolves without one).
+pub(crate) async fn sleep_until_due(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -284,7 +305,13 @@ impl Printer<'_> {
                 session.event(&event);
             }
         }
-        log_batch(session, &monitor, err);
+        if let Some(session) = session {
+            session.alarms(&monitor.state().alarms);
+            session.flush();
+            if let Some(message) = session.new_failure() {
+                let _ = writeln!(err, "scanwatch: warning: {message}");
+            }
+        }
         if e.kind() == io::ErrorKind::BrokenPipe {
             Ok(monitor.into_state())
         } else {

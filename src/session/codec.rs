@@ -157,9 +157,23 @@ fn write_probe(
     r: &ProbeRecord,
     with_addr: bool,
 ) -> std::io::Result<()> {
-    write!(buf, "[\"{tag}\",{},{},{},\"", r.t_us, r.host, r.port)?;
+    // The hot path of the log: integers are formatted by hand, not through `fmt`.
+    buf.extend_from_slice(b"[\"");
+    buf.extend_from_slice(tag.as_bytes());
+    buf.extend_from_slice(b"\",");
+    push_u64(buf, r.t_us);
+    buf.push(b',');
+    push_u64(buf, u64::from(r.host));
+    buf.push(b',');
+    push_u64(buf, u64::from(r.port));
+    buf.extend_from_slice(b",\"");
     write_outcome(buf, r.outcome)?;
-    write!(buf, "\",{},{},{}", r.connect_us, r.attempt, r.seq)?;
+    buf.extend_from_slice(b"\",");
+    push_u64(buf, r.connect_us);
+    buf.push(b',');
+    push_u64(buf, u64::from(r.attempt));
+    buf.push(b',');
+    push_u64(buf, r.seq);
     match &r.after_connect {
         AfterConnect::NotRead if !with_addr => {}
         AfterConnect::NotRead => buf.extend_from_slice(b",null"),
@@ -176,6 +190,21 @@ fn write_probe(
     }
     buf.extend_from_slice(b"]\n");
     Ok(())
+}
+
+/// Appends `n` in decimal.
+fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
 }
 
 /// The outcome's short code: `o` open, `c` closed, `f` filtered (no response), `fh` / `fn` /
@@ -568,6 +597,15 @@ mod tests {
         }
         for bad in ["", "x", "e", "eff", "O", "e1.5"] {
             assert_eq!(parse_outcome(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
+            let mut buf = Vec::new();
+            push_u64(&mut buf, n);
+            assert_eq!(String::from_utf8(buf).unwrap(), n.to_string());
         }
     }
 

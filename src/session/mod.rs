@@ -22,7 +22,7 @@ use crate::detector::{Alarm, AlarmThresholds};
 use crate::event::{FinishReason, ScanEvent, ScanParams};
 
 pub use reader::{Session, SessionReader, read_session};
-pub use writer::{SessionSummary, SessionWriter};
+pub use writer::{HANDOVER_BYTES, HANDOVER_EVERY, SessionSummary, SessionWriter};
 
 /// The `format` field of every session log's header line.
 pub const FORMAT_NAME: &str = "scanwatch-session";

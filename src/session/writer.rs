@@ -1,10 +1,13 @@
 //! `SessionWriter`: the log written while the scan runs.
 //!
-//! Lines are encoded into a reusable buffer on the caller's thread and handed, one batch at a
-//! time, to tracing-appender's non-blocking writer, built with `lossy(false)`: when its queue is
-//! full the caller waits rather than a line being dropped. A thread of its own writes each batch
-//! with one `write` call, so a scan killed with SIGKILL leaves every batch handed over before it
-//! (at worst the last line is cut, which the reader accepts).
+//! Lines are encoded into a reusable buffer on the caller's thread and handed over in batches
+//! to tracing-appender's non-blocking writer, built with `lossy(false)`: when its queue is full
+//! the caller waits rather than a line being dropped. A thread of its own writes each batch with
+//! one `write` call. Batches go over when [`HANDOVER_BYTES`] are buffered or the oldest buffered
+//! line is [`HANDOVER_EVERY`] old, and at once when an alarm is logged: waking the writer
+//! thread for every few events would cost more than the scan can spare (see
+//! `benches/session_log.sh`). So a scan killed with SIGKILL leaves every line older than that in
+//! the file (at worst the last line is cut, which the reader accepts).
 //!
 //! The header line is written synchronously when the log is created, so a path that cannot be
 //! written fails before the scan starts. After that, the first write error (a full disk) stops
@@ -28,7 +31,12 @@ use crate::detector::Alarm;
 use crate::event::ScanEvent;
 use crate::state::OutcomeCounts;
 
-/// Buffered bytes at which a batch is handed over without waiting for the caller's flush.
+/// Buffered bytes at which [`SessionWriter::end_batch`] hands them over.
+pub const HANDOVER_BYTES: usize = 64 * 1024;
+/// The longest a line waits in the buffer when the caller ends its batches (or flushes on a
+/// timer, as the views' loops do).
+pub const HANDOVER_EVERY: Duration = Duration::from_millis(50);
+/// Buffered bytes at which lines are handed over at once, whatever the caller does.
 const FLUSH_AT: usize = 256 * 1024;
 /// How long closing waits for the writer thread when it makes no progress at all.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
@@ -115,9 +123,11 @@ pub struct SessionWriter {
     out: NonBlocking,
     guard: Option<WorkerGuard>,
     progress: Arc<Progress>,
-    /// Another handle on the file, to sync it to disk when the log is finished.
-    sync: Option<File>,
+    /// Another handle on the file, to read its size when the log is finished.
+    file: Option<File>,
     buf: Vec<u8>,
+    /// When the oldest line in `buf` was added.
+    pending_since: Option<Instant>,
     bytes_sent: u64,
     lines_sent: u64,
     hosts: HostAddrs,
@@ -155,9 +165,9 @@ impl SessionWriter {
     }
 
     fn over_file(path: PathBuf, file: File, header: &SessionHeader) -> io::Result<SessionWriter> {
-        let sync = file.try_clone().ok();
+        let handle = file.try_clone().ok();
         let mut writer = Self::from_writer(path, file, header)?;
-        writer.sync = sync;
+        writer.file = handle;
         Ok(writer)
     }
 
@@ -186,8 +196,9 @@ impl SessionWriter {
             out,
             guard: Some(guard),
             progress,
-            sync: None,
+            file: None,
             buf: Vec::with_capacity(FLUSH_AT + 4096),
+            pending_since: None,
             bytes_sent: 0,
             lines_sent: 1,
             hosts: HostAddrs::default(),
@@ -218,8 +229,10 @@ impl SessionWriter {
         self.lines_sent
     }
 
-    /// Records one event (buffered until [`flush`](Self::flush), or until the buffer is large).
+    /// Records one event (buffered until [`end_batch`](Self::end_batch) or
+    /// [`flush`](Self::flush) hands it over, or the buffer is large).
     pub fn event(&mut self, event: &ScanEvent) {
+        self.mark_pending();
         codec::encode_event(&mut self.buf, event, &mut self.hosts);
         self.lines_sent += 1;
         self.events += 1;
@@ -234,9 +247,17 @@ impl SessionWriter {
         }
     }
 
+    fn mark_pending(&mut self) {
+        if self.pending_since.is_none() {
+            self.pending_since = Some(Instant::now());
+        }
+    }
+
     /// Records the alarms raised and cleared since the last call, given the state's alarm list
-    /// (alarms are only ever appended, and cleared in place).
+    /// (alarms are only ever appended, and cleared in place). Lines are handed over at once
+    /// when there is news.
     pub fn alarms(&mut self, alarms: &[Alarm]) {
+        let before = self.lines_sent;
         for (i, alarm) in alarms.iter().enumerate() {
             match self.alarms.get_mut(i) {
                 None => {
@@ -256,11 +277,30 @@ impl SessionWriter {
                 Some(_) => {}
             }
         }
+        if self.lines_sent != before {
+            self.flush();
+        }
     }
 
-    /// Hands the buffered lines to the writer thread (waiting, never dropping, when its queue is
-    /// full). Call it after each batch of events.
+    /// Ends a batch of events: hands the buffered lines over when there are
+    /// [`HANDOVER_BYTES`] of them or the oldest is [`HANDOVER_EVERY`] old. Returns true when
+    /// lines are still waiting: the caller then calls [`flush`](Self::flush) within
+    /// [`HANDOVER_EVERY`] if no other batch comes.
+    pub fn end_batch(&mut self) -> bool {
+        if self.buf.len() >= HANDOVER_BYTES
+            || self
+                .pending_since
+                .is_some_and(|t| t.elapsed() >= HANDOVER_EVERY)
+        {
+            self.flush();
+        }
+        !self.buf.is_empty()
+    }
+
+    /// Hands the buffered lines to the writer thread now (waiting, never dropping, when its
+    /// queue is full).
     pub fn flush(&mut self) {
+        self.pending_since = None;
         if self.buf.is_empty() {
             return;
         }
@@ -305,7 +345,8 @@ impl SessionWriter {
         )
     }
 
-    /// Writes the `end` line, waits until every line is in the file and syncs it to disk.
+    /// Writes the `end` line and waits until every line is in the file (written, not synced to
+    /// disk: the log survives the process, as any file does, not a power cut the moment after).
     /// Returns the log's size, or the write error (the log is complete up to the line it names).
     pub fn finish(
         mut self,
@@ -339,21 +380,13 @@ impl SessionWriter {
         self.wait_written();
         // Stops the writer thread once its queue is empty (it is: see above).
         drop(self.guard.take());
-        if let Some(file) = &self.sync
-            && !self.progress.failed.load(Ordering::SeqCst)
-            && let Err(e) = file.sync_data()
-            // Devices and pipes cannot be synced; that is no loss.
-            && e.kind() != io::ErrorKind::InvalidInput
-        {
-            self.progress.fail(e.to_string());
-        }
         if self.progress.failed.load(Ordering::SeqCst) {
             let message = self.failure_message();
             tracing::error!(path = %self.path.display(), "{message}");
             return Err(message);
         }
         let bytes = self
-            .sync
+            .file
             .as_ref()
             .and_then(|f| f.metadata().ok())
             .map_or(self.bytes_sent, |m| m.len());
@@ -370,7 +403,7 @@ impl SessionWriter {
         let mut last = self.progress.done_bytes.load(Ordering::SeqCst);
         let mut since = Instant::now();
         while last < self.bytes_sent {
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(Duration::from_micros(200));
             let now = self.progress.done_bytes.load(Ordering::SeqCst);
             if now != last {
                 last = now;

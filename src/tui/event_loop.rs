@@ -112,6 +112,8 @@ where
     let mut input_open = true;
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // When the session log's buffered lines are due, if no batch comes before.
+    let mut log_due: Option<Instant> = None;
 
     loop {
         tokio::select! {
@@ -128,7 +130,7 @@ where
                     for request in monitor.take_sentinel_requests() {
                         control.sentinel(request);
                     }
-                    log_batch(session.as_deref_mut(), &monitor, &mut app);
+                    log_due = log_batch(session.as_deref_mut(), &monitor, &mut app, log_due);
                     app.auto_throttle_for_new_alarms(monitor.state());
                 }
                 dirty = true;
@@ -142,6 +144,13 @@ where
                     Some(Err(_)) | None => input_open = false,
                 }
                 dirty = true;
+            }
+            _ = crate::headless::sleep_until_due(log_due), if log_due.is_some() => {
+                log_due = None;
+                if let Some(session) = session.as_deref_mut() {
+                    session.flush();
+                }
+                continue;
             }
             _ = tick.tick() => {
                 let now = Instant::now();
@@ -181,7 +190,10 @@ where
                 session.event(&event);
             }
         }
-        log_batch(session.as_deref_mut(), &monitor, &mut app);
+        if let Some(session) = session.as_deref_mut() {
+            session.alarms(&monitor.state().alarms);
+            session.flush();
+        }
     }
     Ok(TuiOutcome {
         state: monitor.into_state(),
@@ -189,18 +201,23 @@ where
     })
 }
 
-/// Ends a batch in the session log: the alarms raised or cleared by it, then the lines go to
-/// the writer thread. A write failure is shown once, and stays in the status bar.
-fn log_batch(session: Option<&mut SessionWriter>, monitor: &Monitor, app: &mut App) {
-    let Some(session) = session else {
-        return;
-    };
+/// Ends a batch in the session log: the alarms raised or cleared by it, and the lines go to
+/// the writer thread when due. Returns when the lines still buffered are due (`due` if it was
+/// set already). A write failure is shown once, and stays in the status bar.
+fn log_batch(
+    session: Option<&mut SessionWriter>,
+    monitor: &Monitor,
+    app: &mut App,
+    due: Option<Instant>,
+) -> Option<Instant> {
+    let session = session?;
     session.alarms(&monitor.state().alarms);
-    session.flush();
+    let pending = session.end_batch();
     if let Some(message) = session.new_failure() {
         app.session_failed = true;
         app.notify(message);
     }
+    pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
 }
 
 fn draw<B: Backend>(
