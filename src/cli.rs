@@ -12,7 +12,8 @@ use crate::engine::Shard;
 const EXIT_CODES: &str = "\
 Exit codes:
   0    the scan finished (or the command succeeded)
-  1    runtime failure (the scan could not run, output could not be written)
+  1    runtime failure (the scan could not run, its output or session log could not be
+       written)
   2    bad usage or bad input: the message names the option, file, line or value
   3    with --fail-on alarm: the scan finished and raised at least one interference alarm
        (the results are printed first)
@@ -557,6 +558,24 @@ mod tests {
     }
 
     #[test]
+    fn session_and_log_options() {
+        let a = scan(&["scan", "x"]);
+        assert_eq!(a.logs.session, None);
+        assert!(!a.logs.no_session);
+        assert_eq!(a.logs.log_level, None);
+        let a = scan(&["scan", "--session", "s.jsonl", "--log-level", "info", "x"]);
+        assert_eq!(a.logs.session, Some(PathBuf::from("s.jsonl")));
+        assert_eq!(a.logs.log_level.as_deref(), Some("info"));
+        let a = scan(&["scan", "--no-session", "--log-level", "scanwatch=debug", "x"]);
+        assert!(a.logs.no_session);
+        assert_eq!(a.logs.log_level.as_deref(), Some("scanwatch=debug"));
+        let Command::Demo(a) = parse(&["demo", "--no-session"]).unwrap().command else {
+            panic!("not a demo");
+        };
+        assert!(a.logs.no_session);
+    }
+
+    #[test]
     fn bad_values_are_rejected_by_the_parser() {
         for bad in [
             &["scan", "--timeout", "0ms", "x"][..],
@@ -573,6 +592,9 @@ mod tests {
             &["scan", "--fail-on", "changed", "x"],
             &["scan", "--fail-on", "", "x"],
             &["demo", "--fail-on", "ALARMS"],
+            &["scan", "--session", "a", "--no-session", "x"],
+            &["demo", "--log-level", "verbose"],
+            &["demo", "--log-level", ""],
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");

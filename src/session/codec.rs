@@ -595,6 +595,17 @@ mod tests {
             let code = String::from_utf8(buf).unwrap();
             assert_eq!(parse_outcome(&code), Some(outcome), "{code}");
         }
+        let format = include_str!("FORMAT.md");
+        for outcome in all {
+            let mut buf = Vec::new();
+            write_outcome(&mut buf, outcome).unwrap();
+            let code = String::from_utf8(buf).unwrap();
+            let row = match outcome {
+                ProbeOutcome::LocalError(LocalErrorKind::Other(_)) => "| `e<errno>` |".to_string(),
+                _ => format!("| `{code}` |"),
+            };
+            assert!(format.contains(&row), "FORMAT.md lacks the row {row}");
+        }
         for bad in ["", "x", "e", "eff", "O", "e1.5"] {
             assert_eq!(parse_outcome(bad), None, "{bad}");
         }

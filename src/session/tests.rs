@@ -22,8 +22,10 @@ fn params(concurrency: u32) -> ScanParams {
 }
 
 fn header() -> SessionHeader {
-    let mut thresholds = AlarmThresholds::default();
-    thresholds.cusum_target = 0.1 + 0.7;
+    let thresholds = AlarmThresholds {
+        cusum_target: 0.1 + 0.7,
+        ..AlarmThresholds::default()
+    };
     let mut h = SessionHeader::new(
         SessionMode::Scan,
         vec!["scanwatch".into(), "scan".into(), "127.0.0.1".into()],

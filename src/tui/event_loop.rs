@@ -190,7 +190,7 @@ where
                 session.event(&event);
             }
         }
-        if let Some(session) = session.as_deref_mut() {
+        if let Some(session) = session {
             session.alarms(&monitor.state().alarms);
             session.flush();
         }
