@@ -566,7 +566,13 @@ mod tests {
         let a = scan(&["scan", "--session", "s.jsonl", "--log-level", "info", "x"]);
         assert_eq!(a.logs.session, Some(PathBuf::from("s.jsonl")));
         assert_eq!(a.logs.log_level.as_deref(), Some("info"));
-        let a = scan(&["scan", "--no-session", "--log-level", "scanwatch=debug", "x"]);
+        let a = scan(&[
+            "scan",
+            "--no-session",
+            "--log-level",
+            "scanwatch=debug",
+            "x",
+        ]);
         assert!(a.logs.no_session);
         assert_eq!(a.logs.log_level.as_deref(), Some("scanwatch=debug"));
         let Command::Demo(a) = parse(&["demo", "--no-session"]).unwrap().command else {

@@ -661,3 +661,49 @@ fn log_level_comes_from_the_option_or_the_environment() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ctrl_c_closes_the_log_with_every_event_and_an_end_line() {
+    let state = tempfile::tempdir().unwrap();
+    let path = state.path().join("interrupted.jsonl");
+    let child = scanwatch(state.path())
+        .args([
+            "demo",
+            "--scenario",
+            "mixed",
+            "--headless",
+            "--session",
+            path.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("scanwatch: session log: "), "{stderr}");
+    let session = read_session(&path).unwrap();
+    assert!(session.notes.is_empty(), "{:?}", session.notes);
+    assert!(matches!(
+        session.events.last(),
+        Some(ScanEvent::Finished {
+            reason: scanwatch::event::FinishReason::Stopped,
+            ..
+        })
+    ));
+    let end = session.end.clone().expect("an end line");
+    assert_eq!(end.reason, EndReason::Interrupted);
+    let replayed = session.replay().into_state();
+    assert_eq!(end.probes, replayed.probes_done());
+    assert_eq!(end.events, session.events.len() as u64);
+    assert!(
+        text(&out.stdout).contains("Scan stopped"),
+        "partial results printed"
+    );
+}
