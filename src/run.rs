@@ -379,9 +379,12 @@ fn headless_options(
 
 /// Shows a running scan until it ends, in the live view when `live` is given, else headless,
 /// with Ctrl-C (and, in the live view, SIGTERM and SIGHUP) stopping it cleanly. After the live
-/// view the text summary is printed as in headless mode. Returns the exit code: 130 after
-/// Ctrl-C or when the user quit the live view before the scan finished, else 3 when `fail_on`
-/// holds `alarm` and an alarm was raised, else 0.
+/// view the text summary is printed as in headless mode. Every event goes to `session` too,
+/// which is finished here whichever way the scan ended (its `end` line says which) and dropped
+/// before returning. Returns the exit code: 130 after Ctrl-C or when the user quit the live view
+/// before the scan finished, else 3 when `fail_on` holds `alarm` and an alarm was raised, else
+/// 0; a session log that could not be written in full is a runtime failure (exit 1), reported
+/// after the results.
 async fn present(
     control: &EngineControl,
     mut events: mpsc::Receiver<ScanEvent>,
@@ -445,6 +448,8 @@ async fn present(
                 summary.path.display(),
                 summary.lines
             ),
+            // The run failed anyway: its own error is the one to exit with.
+            Err(message) if outcome.is_err() => eprintln!("scanwatch: error: {message}"),
             // The results are out; the log is not whole: that is a failure of the run.
             Err(message) => return Err(Failure::runtime(message)),
         }
