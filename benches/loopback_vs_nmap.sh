@@ -28,6 +28,8 @@ bin="$here/target/release/scanwatch"
 work=$(mktemp -d)
 trap 'kill "${listener_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 ip link set lo up
+# Session logs (written by default, as a user's scan does) go to the scratch directory.
+export XDG_STATE_HOME="$work/state"
 
 # 50 listeners: a few well-known ports and 47 spread over the range (fixed seed: same every run).
 python3 - "$work/ports" <<'PY' &

@@ -30,6 +30,8 @@ work=$(mktemp -d)
 socket="scanwatch-bench-$$"
 trap 'tmux -L "$socket" kill-server 2>/dev/null || true; kill "${listener_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 ip link set lo up
+# Session logs (written by default) go to the scratch directory, not the real home.
+export XDG_STATE_HOME="$work/state"
 
 python3 - "$work/ports" <<'PY' &
 import random, socket, sys, time

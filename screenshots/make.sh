@@ -12,14 +12,16 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/scanwatch
 socket="scanwatch-shots-$$"
-trap 'tmux -L "$socket" kill-server 2>/dev/null || true' EXIT
+# The demos' session logs go to a scratch directory, not the real home.
+state=$(mktemp -d)
+trap 'tmux -L "$socket" kill-server 2>/dev/null || true; rm -rf "$state"' EXIT
 
 # shoot NAME SCENARIO SPEED SECONDS [KEYS...]: run the demo, wait, send keys, capture.
 shoot() {
     local name=$1 scenario=$2 speed=$3 seconds=$4
     shift 4
     tmux -L "$socket" -f /dev/null new-session -d -s shot -x 160 -y 48 \
-        "TERM=xterm-256color $bin demo --scenario $scenario --seed 1 --speed $speed; sleep 60"
+        "TERM=xterm-256color XDG_STATE_HOME=$state $bin demo --scenario $scenario --seed 1 --speed $speed; sleep 60"
     sleep "$seconds"
     for key in "$@"; do
         tmux -L "$socket" send-keys -t shot "$key"

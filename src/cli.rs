@@ -13,7 +13,8 @@ use crate::report::ReportFormat;
 const EXIT_CODES: &str = "\
 Exit codes:
   0    the scan finished (or the command succeeded)
-  1    runtime failure (the scan could not run, output could not be written)
+  1    runtime failure (the scan could not run, its output or session log could not be
+       written)
   2    bad usage or bad input: the message names the option, file, line or value
   3    with --fail-on alarm: the scan finished and raised at least one interference alarm
        (the results are printed first)
@@ -165,6 +166,9 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    #[command(flatten)]
+    pub logs: LogArgs,
+
     /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -306,6 +310,33 @@ pub struct OutputArgs {
     pub fail_on: Vec<FailOn>,
 }
 
+const LOGS: &str = "Session log and diagnostics";
+
+/// Where the session log goes, and the diagnostics log's level.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LogArgs {
+    /// Write the session log to PATH (created mode 0600, emptied if it exists; format:
+    /// src/session/FORMAT.md) [default: a new file in $XDG_STATE_HOME/scanwatch/sessions/, named
+    /// by start time and targets]
+    #[arg(long, value_name = "PATH", help_heading = LOGS)]
+    pub session: Option<PathBuf>,
+
+    /// Write no session log
+    #[arg(long = "no-session", conflicts_with = "session", help_heading = LOGS)]
+    pub no_session: bool,
+
+    /// Level of the diagnostics log in $XDG_STATE_HOME/scanwatch/logs/ (never shown on screen):
+    /// off, error, warn, info, debug, trace, or a filter such as scanwatch=debug
+    /// [default: $SCANWATCH_LOG, else warn]
+    #[arg(long = "log-level", value_name = "LEVEL", value_parser = parse_log_level,
+          help_heading = LOGS)]
+    pub log_level: Option<String>,
+}
+
+fn parse_log_level(s: &str) -> Result<String, String> {
+    crate::diagnostics::check_filter(s)
+}
+
 /// Options of `scanwatch demo`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DemoArgs {
@@ -339,6 +370,9 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub logs: LogArgs,
 
     /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
     #[arg(long, value_name = "FILE")]
@@ -551,6 +585,30 @@ mod tests {
     }
 
     #[test]
+    fn session_and_log_options() {
+        let a = scan(&["scan", "x"]);
+        assert_eq!(a.logs.session, None);
+        assert!(!a.logs.no_session);
+        assert_eq!(a.logs.log_level, None);
+        let a = scan(&["scan", "--session", "s.jsonl", "--log-level", "info", "x"]);
+        assert_eq!(a.logs.session, Some(PathBuf::from("s.jsonl")));
+        assert_eq!(a.logs.log_level.as_deref(), Some("info"));
+        let a = scan(&[
+            "scan",
+            "--no-session",
+            "--log-level",
+            "scanwatch=debug",
+            "x",
+        ]);
+        assert!(a.logs.no_session);
+        assert_eq!(a.logs.log_level.as_deref(), Some("scanwatch=debug"));
+        let Command::Demo(a) = parse(&["demo", "--no-session"]).unwrap().command else {
+            panic!("not a demo");
+        };
+        assert!(a.logs.no_session);
+    }
+
+    #[test]
     fn bad_values_are_rejected_by_the_parser() {
         for bad in [
             &["scan", "--timeout", "0ms", "x"][..],
@@ -567,6 +625,9 @@ mod tests {
             &["scan", "--fail-on", "changed", "x"],
             &["scan", "--fail-on", "", "x"],
             &["demo", "--fail-on", "ALARMS"],
+            &["scan", "--session", "a", "--no-session", "x"],
+            &["demo", "--log-level", "verbose"],
+            &["demo", "--log-level", ""],
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");

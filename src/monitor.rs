@@ -68,7 +68,11 @@ impl Monitor {
             detector.observe(event);
             if detector.version() != self.alarms_version {
                 self.alarms_version = detector.version();
+                let known = self.state.alarms.len();
                 self.state.alarms = detector.alarms().to_vec();
+                for alarm in &self.state.alarms[known.min(self.state.alarms.len())..] {
+                    tracing::info!(alarm = %alarm.line(), "alarm raised");
+                }
             }
         }
         let s = &mut self.state;
@@ -139,6 +143,7 @@ impl Monitor {
                 }
             }
             ScanEvent::ParamsChanged { params, t_us } => {
+                tracing::info!(t_us, ?params, "parameters changed");
                 s.now_us = s.now_us.max(*t_us);
                 s.params = Some(*params);
                 s.param_changes.push((*t_us, *params));

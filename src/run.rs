@@ -11,7 +11,8 @@ use clap::Parser;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::{
-    Cli, Command, ConfigArgs, DemoArgs, DemoSpeed, FailOn, OutputArgs, PacingArgs, ScanArgs,
+    Cli, Command, ConfigArgs, DemoArgs, DemoSpeed, FailOn, LogArgs, OutputArgs, PacingArgs,
+    ScanArgs,
 };
 use crate::config::{self, Config, LoadedConfig};
 use crate::demo::{DemoPlan, SimWorld};
@@ -23,7 +24,9 @@ use crate::ports;
 use crate::probe::TcpConnect;
 use crate::report::{ReportFile, ReportInput, ReportMeta, ScanKind};
 use crate::rlimit;
+use crate::session::{self, EndReason, SessionHeader, SessionMode, SessionWriter};
 use crate::sim::Simulated;
+use crate::state::ScanState;
 use crate::targets::{self, TargetSet, TargetSpec};
 use crate::tui::theme::{self, ThemeChoice};
 use crate::tui::{self, TuiOptions};
@@ -40,7 +43,7 @@ const COUNT_UPFRONT_LIMIT: u128 = 1 << 16;
 /// The program: parses `args` (including the program name) and returns the exit code.
 pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
-    // The command line as given, for reports.
+    // The command line as given, for reports and the session log.
     let argv: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -51,6 +54,12 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             let _ = e.print();
             return e.exit_code();
         }
+    };
+    // Kept until the very end, so the diagnostics of the whole run are written.
+    let _diagnostics = match &cli.command {
+        Command::Scan(args) => Some(start_diagnostics(&args.logs)),
+        Command::Demo(args) if !args.list => Some(start_diagnostics(&args.logs)),
+        _ => None,
     };
     let result = match cli.command {
         Command::Scan(args) => run_in_runtime(scan(*args, argv)),
@@ -68,6 +77,15 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             failure.exit_code()
         }
     }
+}
+
+/// Starts the diagnostics log (see `diagnostics`) and shows its warnings.
+fn start_diagnostics(logs: &LogArgs) -> crate::diagnostics::Diagnostics {
+    let (diagnostics, warnings) = crate::diagnostics::start(logs.log_level.as_deref());
+    for warning in warnings {
+        eprintln!("scanwatch: warning: {warning}");
+    }
+    diagnostics
 }
 
 fn run_in_runtime<F: Future<Output = Result<i32, Failure>>>(f: F) -> Result<i32, Failure> {
@@ -174,18 +192,33 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
         setup.notes,
         Some(setup.banner_wait),
     );
-    let live = live_options(
+    let mut live = live_options(
         &args.output,
         &args.pacing,
         &loaded.config,
         theme,
         &args.targets,
     )?;
-    let report = create_report_file(&args.output, ScanKind::Connect, argv)?.map(|mut r| {
+    let report = create_report_file(&args.output, ScanKind::Connect, argv.clone())?.map(|mut r| {
         r.meta.targets = setup.target_texts;
         r.meta.ports = setup.ports.clone();
         r
     });
+    let mut header = SessionHeader::new(
+        SessionMode::Scan,
+        argv,
+        args.targets.clone(),
+        &params,
+        setup.seed,
+        loaded.config.alarm,
+    );
+    header.banner_wait_us = Some(u64::try_from(setup.banner_wait.as_micros()).unwrap_or(u64::MAX));
+    header.auto_throttle = opts.auto_throttle;
+    header.shard = (setup.shard != Shard::WHOLE).then(|| setup.shard.to_string());
+    let session = open_session(&args.logs, &header, live.is_none())?;
+    if let (Some(live), Some(session)) = (&mut live, &session) {
+        live.session = Some(session.file_name());
+    }
 
     let mut plan = ScanPlan::new(
         Box::new(setup.targets.hosts()),
@@ -206,6 +239,12 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
     };
     let prober = TcpConnect::with_banner_wait(setup.banner_wait);
     let report = report.map(PendingReport::started_now);
+    tracing::info!(
+        targets = ?args.targets,
+        seed = setup.seed,
+        concurrency = params.concurrency,
+        "scan started"
+    );
     let running = engine::start(prober, plan, params, options);
     present(
         &running.control,
@@ -214,6 +253,7 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
         live,
         report,
         &args.output,
+        session,
     )
     .await
 }
@@ -270,6 +310,69 @@ fn create_report_file(
     Ok(Some(PendingReport { file, meta }))
 }
 
+/// Opens the session log the options ask for: none with `--no-session`, the `--session` path,
+/// else a new file in the default directory. Says where on stderr when `announce`. A log that
+/// cannot be created stops the run before the scan starts.
+fn open_session(
+    logs: &LogArgs,
+    header: &SessionHeader,
+    announce: bool,
+) -> Result<Option<SessionWriter>, Failure> {
+    if logs.no_session {
+        return Ok(None);
+    }
+    let writer = match &logs.session {
+        Some(path) => SessionWriter::create(path, header).map_err(|e| {
+            Failure::usage(format!(
+                "cannot write the session log {}: {e}; give another --session path, or --no-session",
+                path.display()
+            ))
+        })?,
+        None => {
+            let Some(dir) = session::paths::sessions_dir() else {
+                eprintln!(
+                    "scanwatch: warning: no session log: neither XDG_STATE_HOME nor HOME is an absolute path; give --session PATH to keep one"
+                );
+                return Ok(None);
+            };
+            let started = std::time::UNIX_EPOCH
+                + std::time::Duration::from_micros(header.started_unix_us);
+            let name = session::paths::file_name(
+                started,
+                header.mode,
+                &header.targets,
+                header.scenario.as_deref(),
+            );
+            SessionWriter::create_in(&dir, &name, header).map_err(|e| {
+                Failure::runtime(format!(
+                    "cannot write a session log in {}: {e}; give --session PATH, or --no-session",
+                    dir.display()
+                ))
+            })?
+        }
+    };
+    tracing::info!(path = %writer.path().display(), "session log opened");
+    if announce {
+        eprintln!("scanwatch: session log: {}", writer.path().display());
+    }
+    Ok(Some(writer))
+}
+
+/// How the session log ends, from how the run ended.
+fn end_reason(
+    outcome: &Result<ScanState, Failure>,
+    interrupted: bool,
+) -> (EndReason, Option<String>) {
+    match outcome {
+        Err(e) => (EndReason::Error, Some(e.to_string())),
+        Ok(_) if interrupted => (EndReason::Interrupted, None),
+        Ok(state) => match state.finished {
+            Some((reason, _)) => (reason.into(), None),
+            None => (EndReason::Stopped, None),
+        },
+    }
+}
+
 /// Whether the scan is shown in the live view: stdout is a terminal and neither `--headless`
 /// nor `--json` was asked for.
 fn live_view(output: &OutputArgs) -> bool {
@@ -304,6 +407,7 @@ fn live_options(
         thresholds: config.alarm,
         auto_throttle: pacing.auto_throttle_or(config.scan.auto_throttle),
         exit_when_finished: !io::stdin().is_terminal(),
+        session: None,
     }))
 }
 
@@ -338,9 +442,12 @@ fn headless_options(
 
 /// Shows a running scan until it ends, in the live view when `live` is given, else headless,
 /// with Ctrl-C (and, in the live view, SIGTERM and SIGHUP) stopping it cleanly. After the live
-/// view the text summary is printed as in headless mode. Returns the exit code: 130 after
-/// Ctrl-C or when the user quit the live view before the scan finished, else 3 when `fail_on`
-/// holds `alarm` and an alarm was raised, else 0.
+/// view the text summary is printed as in headless mode. Every event goes to `session` too,
+/// which is finished here whichever way the scan ended (its `end` line says which) and dropped
+/// before returning. Returns the exit code: 130 after Ctrl-C or when the user quit the live view
+/// before the scan finished, else 3 when `fail_on` holds `alarm` and an alarm was raised, else
+/// 0; a session log that could not be written in full is a runtime failure (exit 1), reported
+/// after the results.
 async fn present(
     control: &EngineControl,
     mut events: mpsc::Receiver<ScanEvent>,
@@ -348,6 +455,7 @@ async fn present(
     live: Option<TuiOptions>,
     report: Option<PendingReport>,
     output: &OutputArgs,
+    mut session: Option<SessionWriter>,
 ) -> Result<i32, Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -361,34 +469,60 @@ async fn present(
             }
         });
     }
-    let state = match live {
-        Some(tui_opts) => {
-            let outcome = tui::run(&mut events, control, &tui_opts).await?;
-            if outcome.quit_early {
-                interrupted.store(true, Ordering::SeqCst);
-            }
-            let mut stdout = io::stdout().lock();
-            let written = stdout
-                .write_all(headless::text::summary(&outcome.state).as_bytes())
-                .and_then(|_| stdout.flush());
-            match written {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    return Err(Failure::runtime(format!("cannot write the results: {e}")));
+    let outcome = match live {
+        Some(tui_opts) => match tui::run(&mut events, control, &tui_opts, session.as_mut()).await {
+            Ok(outcome) => {
+                if outcome.quit_early {
+                    interrupted.store(true, Ordering::SeqCst);
                 }
-                _ => {}
+                let mut stdout = io::stdout().lock();
+                let written = stdout
+                    .write_all(headless::text::summary(&outcome.state).as_bytes())
+                    .and_then(|_| stdout.flush());
+                match written {
+                    Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                        Err(Failure::runtime(format!("cannot write the results: {e}")))
+                    }
+                    _ => Ok(outcome.state),
+                }
             }
-            outcome.state
-        }
+            Err(e) => Err(e),
+        },
         None => {
             let mut stderr = io::stderr();
             let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            headless::run(&mut events, control, &opts, &mut stdout, &mut stderr).await?
+            headless::run(
+                &mut events,
+                control,
+                &opts,
+                &mut stdout,
+                &mut stderr,
+                session.as_mut(),
+            )
+            .await
         }
     };
+    let interrupted = interrupted.load(Ordering::SeqCst);
+    let (reason, message) = end_reason(&outcome, interrupted);
+    tracing::info!(reason = reason.as_str(), "scan ended");
+    if let Some(session) = session {
+        match session.finish(reason, message) {
+            Ok(summary) => eprintln!(
+                "scanwatch: session log: {} ({} lines)",
+                summary.path.display(),
+                summary.lines
+            ),
+            // The run failed anyway: its own error is the one to exit with.
+            Err(message) if outcome.is_err() => eprintln!("scanwatch: error: {message}"),
+            // The results are out; the log is not whole: that is a failure of the run.
+            Err(message) => return Err(Failure::runtime(message)),
+        }
+    }
+    let state = outcome?;
     if let Some(report) = report {
         report.write(&state, output.quiet)?;
     }
-    if interrupted.load(Ordering::SeqCst) {
+    if interrupted {
         return Ok(EXIT_INTERRUPTED);
     }
     if output.fail_on.contains(&FailOn::Alarm) && !state.alarms.is_empty() {
@@ -449,8 +583,17 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
             scenario.name, scenario.description
         );
     }
+    let mut header = SessionHeader::new(
+        SessionMode::Demo,
+        argv.clone(),
+        targets.clone(),
+        &params,
+        seed,
+        loaded.config.alarm,
+    );
+    header.scenario = Some(scenario.name.clone());
     let plan = DemoPlan::new(scenario)?;
-    let live = live_options(&args.output, &args.pacing, &loaded.config, theme, &targets)?;
+    let mut live = live_options(&args.output, &args.pacing, &loaded.config, theme, &targets)?;
     let report = create_report_file(&args.output, ScanKind::Simulated, argv)?.map(|mut r| {
         r.meta.targets = targets.clone();
         r.meta.ports = plan.ports.clone();
@@ -465,6 +608,12 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
         None,
     );
     let report = report.map(PendingReport::started_now);
+    header.auto_throttle = opts.auto_throttle;
+    let session = open_session(&args.logs, &header, live.is_none())?;
+    if let (Some(live), Some(session)) = (&mut live, &session) {
+        live.session = Some(session.file_name());
+    }
+    tracing::info!(scenario = %plan.scenario.name, seed, "demo started");
     if matches!(args.speed, DemoSpeed::Max) && live.is_none() {
         // This runtime's clock is paused (see `run_in_paused_runtime`): the simulated world runs
         // right here, in lockstep with the output.
@@ -481,6 +630,7 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
             None,
             report,
             &args.output,
+            session,
         )
         .await;
         running.control.stop();
@@ -496,6 +646,7 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
         live,
         report,
         &args.output,
+        session,
     )
     .await;
     world.control.stop();

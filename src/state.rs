@@ -65,7 +65,7 @@ pub struct OpenPort {
 }
 
 /// One host that is being scanned or has answered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HostState {
     pub id: HostId,
     pub addr: IpAddr,
@@ -141,7 +141,7 @@ pub struct PlanInfo {
 }
 
 /// Everything the views show.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScanState {
     pub plan: Option<PlanInfo>,
     /// Parameters in force now.

@@ -44,6 +44,7 @@ async fn run_ratelimit(seed: u64, auto_throttle: bool) -> (ScanState, String, St
         &opts,
         &mut out,
         &mut err,
+        None,
     )
     .await
     .unwrap();
@@ -128,6 +129,7 @@ async fn a_clean_network_is_never_throttled() {
         &opts,
         &mut out,
         &mut err,
+        None,
     )
     .await
     .unwrap();

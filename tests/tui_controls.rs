@@ -244,6 +244,7 @@ async fn quitting_before_the_end_stops_the_scan() {
         &mut running.events,
         &running.control,
         &TuiOptions::default(),
+        None,
     )
     .await
     .unwrap();
@@ -278,6 +279,7 @@ async fn without_keys_the_view_closes_when_the_scan_is_done() {
         &mut running.events,
         &running.control,
         &opts,
+        None,
     )
     .await
     .unwrap();
@@ -304,6 +306,7 @@ async fn a_finished_scan_stays_on_screen_until_the_user_quits() {
         &mut running.events,
         &running.control,
         &TuiOptions::default(),
+        None,
     )
     .await
     .unwrap();

@@ -39,6 +39,18 @@ fn openpty() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
 
+/// Where the binary's session logs go during these tests (emptied once per test run), so that
+/// tests never write into the real home.
+fn state_home() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(concat!(module_path!(), "-state"));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    })
+}
+
 /// Starts `scanwatch args` with stdout and stderr (and stdin unless `stdin_null`) on the
 /// terminal, which becomes its controlling terminal. Returns the child and what it writes.
 fn spawn(args: &[&str], stdin_null: bool) -> (Child, File, Arc<Mutex<Vec<u8>>>) {
@@ -46,6 +58,7 @@ fn spawn(args: &[&str], stdin_null: bool) -> (Child, File, Arc<Mutex<Vec<u8>>>) 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwatch"));
     cmd.args(args)
         .env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test")
+        .env("XDG_STATE_HOME", state_home())
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave.try_clone().unwrap()));
     if stdin_null {

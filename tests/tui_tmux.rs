@@ -113,9 +113,13 @@ fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
         println!("skipped: tmux is not installed");
         return;
     }
+    let logs = tempfile::tempdir().unwrap();
+    let session = logs.path().join("tmux-e2e.jsonl");
     let command = format!(
-        "TERM=xterm-256color {} demo --scenario healthy --seed 1 --speed 1; echo EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_scanwatch")
+        "TERM=xterm-256color XDG_STATE_HOME={} {} demo --scenario healthy --seed 1 --speed 1 --session {}; echo EXIT=$?; sleep 60",
+        logs.path().display(),
+        env!("CARGO_BIN_EXE_scanwatch"),
+        session.display()
     );
     let tmux = Tmux::start(120, 36, &command);
     let wait = Duration::from_secs(20);
@@ -133,6 +137,10 @@ fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
         .unwrap_or_else(|| panic!("no concurrency in:\n{screen}"));
     let timeout = value_after(&screen, "timeout ").unwrap().to_string();
     assert_eq!(timeout, "1.00s", "healthy's timeout:\n{screen}");
+    assert!(
+        screen.contains("session: tmux-e2e.jsonl"),
+        "the status bar names the session log:\n{screen}"
+    );
 
     // Halve the concurrency, raise the timeout by half.
     tmux.keys("-");
@@ -169,4 +177,20 @@ fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
         "EXIT=130",
         "quit before the end is exit 130, and the line starts at column 0 (raw mode off)"
     );
+    assert!(
+        history.contains("scanwatch: session log: "),
+        "where the log is, said after the view closed:\n{history}"
+    );
+    // The log holds the key presses and ends as interrupted.
+    let log = scanwatch::session::read_session(&session).unwrap();
+    assert!(
+        log.events.iter().any(|e| matches!(
+            e,
+            scanwatch::event::ScanEvent::ParamsChanged { params, .. }
+                if params.timeout == Duration::from_millis(1500)
+        )),
+        "the parameter changes are logged"
+    );
+    let end = log.end.expect("an end line");
+    assert_eq!(end.reason, scanwatch::session::EndReason::Interrupted);
 }

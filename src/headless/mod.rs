@@ -16,6 +16,7 @@ use crate::engine::EngineControl;
 use crate::error::Failure;
 use crate::event::ScanEvent;
 use crate::monitor::Monitor;
+use crate::session::SessionWriter;
 use crate::state::ScanState;
 use crate::throttle;
 use jsonl::{Line, ParamsOut, ProbeOut};
@@ -53,7 +54,9 @@ impl HeadlessOptions {
     }
 }
 
-/// Drains the engine's events into a `Monitor` until the scan finishes, printing as it goes.
+/// Drains the engine's events into a `Monitor` until the scan finishes, printing as it goes,
+/// and writes every event to `session` when there is one (a write failure is a warning on
+/// `err`, once; the caller reports it again when it finishes the log).
 ///
 /// Output that cannot be written (a closed pipe) stops the scan; other write errors are runtime
 /// failures.
@@ -63,6 +66,7 @@ pub async fn run<W: Write, E: Write>(
     opts: &HeadlessOptions,
     out: &mut W,
     err: &mut E,
+    mut session: Option<&mut SessionWriter>,
 ) -> Result<ScanState, Failure> {
     let mut printer = Printer {
         monitor: Monitor::with_thresholds(opts.thresholds),
@@ -76,37 +80,83 @@ pub async fn run<W: Write, E: Write>(
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tick.reset();
     let mut batch = Vec::with_capacity(4096);
+    // When the session log's buffered lines are due, if no batch comes before.
+    let mut log_due: Option<Instant> = None;
     loop {
         tokio::select! {
             n = events.recv_many(&mut batch, 4096) => {
                 if n == 0 {
                     break;
                 }
+                let mut failed = None;
                 for event in batch.drain(..) {
                     printer.monitor.apply(&event);
-                    if let Err(e) = printer.event_line(&event, out) {
-                        return printer.output_failed(e, control, events).await;
+                    if let Some(session) = session.as_deref_mut() {
+                        session.event(&event);
+                    }
+                    if failed.is_none()
+                        && let Err(e) = printer.event_line(&event, out)
+                    {
+                        failed = Some(e);
                     }
                 }
                 for request in printer.monitor.take_sentinel_requests() {
                     control.sentinel(request);
                 }
+                log_due = log_batch(session.as_deref_mut(), &printer.monitor, err, log_due);
+                if let Some(e) = failed {
+                    return printer.output_failed(e, control, events, session, err).await;
+                }
                 if let Err(e) = printer.new_alarms(control, out, err) {
-                    return printer.output_failed(e, control, events).await;
+                    return printer.output_failed(e, control, events, session, err).await;
                 }
             }
             _ = tick.tick() => {
                 if let Err(e) = printer.progress(out, err) {
-                    return printer.output_failed(e, control, events).await;
+                    return printer.output_failed(e, control, events, session, err).await;
+                }
+            }
+            _ = sleep_until_due(log_due), if log_due.is_some() => {
+                log_due = None;
+                if let Some(session) = session.as_deref_mut() {
+                    session.flush();
                 }
             }
         }
     }
     printer.clear_progress(err);
     if let Err(e) = printer.finish(out) {
-        return printer.output_failed(e, control, events).await;
+        return printer
+            .output_failed(e, control, events, session, err)
+            .await;
     }
     Ok(printer.monitor.into_state())
+}
+
+/// Ends a batch in the session log: the alarms raised or cleared by it, and the lines go to
+/// the writer thread when due. Returns when the lines still buffered are due (`due` if it was
+/// set already). A write failure is a warning, once.
+fn log_batch<E: Write>(
+    session: Option<&mut SessionWriter>,
+    monitor: &Monitor,
+    err: &mut E,
+    due: Option<Instant>,
+) -> Option<Instant> {
+    let session = session?;
+    session.alarms(&monitor.state().alarms);
+    let pending = session.end_batch();
+    if let Some(message) = session.new_failure() {
+        let _ = writeln!(err, "scanwatch: warning: {message}");
+    }
+    pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
+}
+
+/// Sleeps until `due` (never resolves without one).
+pub(crate) async fn sleep_until_due(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
 }
 
 struct Printer<'a> {
@@ -238,17 +288,29 @@ impl Printer<'_> {
         out.flush()
     }
 
-    /// Stops the scan and drains it when stdout went away.
-    async fn output_failed(
+    /// Stops the scan and drains it (into the session log too) when stdout went away.
+    async fn output_failed<E: Write>(
         self,
         e: io::Error,
         control: &EngineControl,
         events: &mut mpsc::Receiver<ScanEvent>,
+        mut session: Option<&mut SessionWriter>,
+        err: &mut E,
     ) -> Result<ScanState, Failure> {
         control.stop();
         let mut monitor = self.monitor;
         while let Some(event) = events.recv().await {
             monitor.apply(&event);
+            if let Some(session) = session.as_deref_mut() {
+                session.event(&event);
+            }
+        }
+        if let Some(session) = session {
+            session.alarms(&monitor.state().alarms);
+            session.flush();
+            if let Some(message) = session.new_failure() {
+                let _ = writeln!(err, "scanwatch: warning: {message}");
+            }
         }
         if e.kind() == io::ErrorKind::BrokenPipe {
             Ok(monitor.into_state())

@@ -125,6 +125,10 @@ pub struct App {
     control: Option<EngineControl>,
     /// The targets as the user gave them, for the status bar.
     pub targets: String,
+    /// The session log's file name, for the status bar.
+    pub session: Option<String>,
+    /// Writing the session log failed (the status bar says so).
+    pub session_failed: bool,
     pub focus: Pane,
     pub help: bool,
     pub help_scroll: usize,
@@ -203,6 +207,8 @@ impl App {
             theme_index,
             control,
             targets: opts.targets.join(" "),
+            session: opts.session.clone(),
+            session_failed: false,
             focus: Pane::Hosts,
             help: false,
             help_scroll: 0,
@@ -568,9 +574,9 @@ impl App {
         std::mem::take(&mut self.replay_commands)
     }
 
-    /// Shows a short notice in the footer.
-    pub fn notify(&mut self, text: &str) {
-        self.say(text.to_string());
+    /// Shows `text` in the footer for a while.
+    pub fn notify(&mut self, text: String) {
+        self.say(text);
     }
 
     fn say(&mut self, text: String) {

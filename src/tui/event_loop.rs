@@ -1,9 +1,9 @@
 //! The live view's loop: one `tokio::select!` over the terminal's events, the scan's events and
 //! a frame tick.
 //!
-//! - Scan events are drained as soon as they arrive (`recv_many`), folded by the `Monitor`, and
-//!   the detector's sentinel requests and auto-throttling go straight back to the engine: the
-//!   engine never waits on drawing.
+//! - Scan events are drained as soon as they arrive (`recv_many`), folded by the `Monitor` and
+//!   written to the session log (one batch at a time), and the detector's sentinel requests and
+//!   auto-throttling go straight back to the engine: the engine never waits on drawing.
 //! - Keys go to `App::handle_key` at once.
 //! - Frames are drawn on the tick only, and only when something changed or a second passed.
 //! - The terminal is restored on every way out: quit, error, early return (a guard) and panic
@@ -25,6 +25,7 @@ use crate::engine::EngineControl;
 use crate::error::Failure;
 use crate::event::ScanEvent;
 use crate::monitor::Monitor;
+use crate::session::SessionWriter;
 use crate::state::ScanState;
 
 /// Longest time between two frames while nothing changes (the clock and notices move on).
@@ -52,11 +53,13 @@ impl Drop for RestoreTerminal {
 
 /// Runs the live view on the terminal until the user quits (or, with
 /// `exit_when_finished`, until the scan has finished), then restores the terminal. The scan
-/// is stopped when the user quits early; its remaining events are folded before returning.
+/// is stopped when the user quits early; its remaining events are folded (and logged to
+/// `session`) before returning.
 pub async fn run(
     events: &mut mpsc::Receiver<ScanEvent>,
     control: &EngineControl,
     opts: &TuiOptions,
+    session: Option<&mut SessionWriter>,
 ) -> Result<TuiOutcome, Failure> {
     let mut terminal = match ratatui::try_init() {
         Ok(terminal) => terminal,
@@ -69,7 +72,15 @@ pub async fn run(
         }
     };
     let restore = RestoreTerminal;
-    let outcome = run_loop(&mut terminal, EventStream::new(), events, control, opts).await;
+    let outcome = run_loop(
+        &mut terminal,
+        EventStream::new(),
+        events,
+        control,
+        opts,
+        session,
+    )
+    .await;
     drop(restore);
     if outcome.is_err() {
         control.stop();
@@ -78,13 +89,14 @@ pub async fn run(
 }
 
 /// The loop itself, on any backend and any stream of terminal events (tests drive it with a
-/// `TestBackend` and scripted keys).
+/// `TestBackend` and scripted keys). Every event goes to `session` too, when there is one.
 pub async fn run_loop<B, S>(
     terminal: &mut Terminal<B>,
     mut input: S,
     events: &mut mpsc::Receiver<ScanEvent>,
     control: &EngineControl,
     opts: &TuiOptions,
+    mut session: Option<&mut SessionWriter>,
 ) -> Result<TuiOutcome, Failure>
 where
     B: Backend,
@@ -100,6 +112,8 @@ where
     let mut input_open = true;
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // When the session log's buffered lines are due, if no batch comes before.
+    let mut log_due: Option<Instant> = None;
 
     loop {
         tokio::select! {
@@ -109,10 +123,14 @@ where
                 } else {
                     for event in batch.drain(..) {
                         monitor.apply(&event);
+                        if let Some(session) = session.as_deref_mut() {
+                            session.event(&event);
+                        }
                     }
                     for request in monitor.take_sentinel_requests() {
                         control.sentinel(request);
                     }
+                    log_due = log_batch(session.as_deref_mut(), &monitor, &mut app, log_due);
                     app.auto_throttle_for_new_alarms(monitor.state());
                 }
                 dirty = true;
@@ -126,6 +144,13 @@ where
                     Some(Err(_)) | None => input_open = false,
                 }
                 dirty = true;
+            }
+            _ = crate::headless::sleep_until_due(log_due), if log_due.is_some() => {
+                log_due = None;
+                if let Some(session) = session.as_deref_mut() {
+                    session.flush();
+                }
+                continue;
             }
             _ = tick.tick() => {
                 let now = Instant::now();
@@ -161,12 +186,38 @@ where
         control.stop();
         while let Some(event) = events.recv().await {
             monitor.apply(&event);
+            if let Some(session) = session.as_deref_mut() {
+                session.event(&event);
+            }
+        }
+        if let Some(session) = session {
+            session.alarms(&monitor.state().alarms);
+            session.flush();
         }
     }
     Ok(TuiOutcome {
         state: monitor.into_state(),
         quit_early,
     })
+}
+
+/// Ends a batch in the session log: the alarms raised or cleared by it, and the lines go to
+/// the writer thread when due. Returns when the lines still buffered are due (`due` if it was
+/// set already). A write failure is shown once, and stays in the status bar.
+fn log_batch(
+    session: Option<&mut SessionWriter>,
+    monitor: &Monitor,
+    app: &mut App,
+    due: Option<Instant>,
+) -> Option<Instant> {
+    let session = session?;
+    session.alarms(&monitor.state().alarms);
+    let pending = session.end_batch();
+    if let Some(message) = session.new_failure() {
+        app.session_failed = true;
+        app.notify(message);
+    }
+    pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
 }
 
 fn draw<B: Backend>(

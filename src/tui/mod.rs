@@ -46,6 +46,8 @@ pub struct TuiOptions {
     /// Leave as soon as the scan has finished instead of waiting for the user to quit (when
     /// standard input is not a terminal).
     pub exit_when_finished: bool,
+    /// The session log's file name, for the status bar (`None`: no log).
+    pub session: Option<String>,
 }
 
 impl Default for TuiOptions {
@@ -59,6 +61,7 @@ impl Default for TuiOptions {
             thresholds: AlarmThresholds::default(),
             auto_throttle: false,
             exit_when_finished: false,
+            session: None,
         }
     }
 }

@@ -115,12 +115,12 @@ fn carry_out(command: ReplayCommand, replay: &mut Replay, app: &mut App) {
         ReplayCommand::Slower => replay.slower(),
         ReplayCommand::NextAlarm => {
             if !replay.next_alarm() {
-                app.notify("no alarm after this moment");
+                app.notify("no alarm after this moment".into());
             }
         }
         ReplayCommand::PreviousAlarm => {
             if !replay.previous_alarm() {
-                app.notify("no alarm before this moment");
+                app.notify("no alarm before this moment".into());
             }
         }
         ReplayCommand::End => replay.jump_to_end(),

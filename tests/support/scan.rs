@@ -37,7 +37,9 @@ impl Scan {
         Scan {
             hosts: hosts.to_vec(),
             ports: String::new(),
-            options: ["--json", "--seed", "1", "-q"].map(String::from).to_vec(),
+            options: ["--json", "--seed", "1", "-q", "--no-session"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! The status bar: how far the scan is and how fast, and the pace in force.
 //!
 //! Row 1: state, progress, probes per second, ETA, elapsed scan time, targets.
-//! Row 2: concurrency, timeout, rate, auto-throttle, session file, hosts and open ports so far.
+//! Row 2: concurrency, timeout, rate, auto-throttle, hosts and open ports so far, the session
+//! log's file name.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -68,8 +69,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         None => "concurrency - │ timeout - │ rate -".into(),
     };
     let up = app.hosts_up() as u64;
+    let session = match (&app.session, app.session_failed) {
+        (None, _) => "-".to_string(),
+        (Some(name), false) => name.clone(),
+        (Some(name), true) => format!("{name} (WRITE FAILED)"),
+    };
+    // The session log's name last: a narrow terminal cuts it, not the counts.
     let row2 = format!(
-        " {pace} │ auto-throttle {} │ session: - │ {} up, {} silent, {} open",
+        " {pace} │ auto-throttle {} │ {} up, {} silent, {} open │ session: {session}",
         if app.auto_throttle { "on" } else { "off" },
         thousands(up),
         thousands(state.silent_hosts),
