@@ -89,8 +89,102 @@ pub enum Command {
     /// Run the whole product against a simulated network (no packets leave the process)
     #[command(after_help = format!("{DEMO_EXAMPLES}\n\n{EXIT_CODES}"))]
     Demo(Box<DemoArgs>),
+    /// Play recorded session logs in the live view: pause, speed, jump to alarms
+    #[command(after_help = REPLAY_HELP)]
+    Replay(ReplayArgs),
+    /// Write a report of recorded session logs: text, json, csv or nmap-xml
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Show the configuration file format and defaults
     Config(ConfigArgs),
+}
+
+const REPLAY_HELP: &str = "\
+Examples:
+  scanwatch replay ~/.local/state/scanwatch/sessions/20261121T101500Z-127.0.0.1.jsonl
+  scanwatch replay shard-1.jsonl shard-2.jsonl    the shards of one scan, merged on their times
+  scanwatch replay --speed 8 --paused scan.jsonl
+  scanwatch replay --headless scan.jsonl          print the final summary, as the live run did
+
+Keys: space plays or pauses, - and + halve or double the speed (0.25x to 64x), n and N jump to
+the next or previous alarm, e to the end, q quits; the rest as in the live view (? for help).
+The status bar shows the session time and the speed.
+
+Exit codes:
+  0    done
+  2    a file is missing, empty, not a session log, of an unknown version, or damaged before
+       its last line: the message names the file and the line
+       (a log cut in its last line, as a killed scan leaves it, is read up to there)";
+
+const REPORT_HELP: &str = "\
+Examples:
+  scanwatch report scan.jsonl                     hosts, open ports, alarms, pace, latency
+  scanwatch report scan.jsonl --format nmap-xml -o scan.xml   for ndiff and other nmap tools
+  scanwatch report shard-*.jsonl --format csv     the shards of one scan as one
+
+Exit codes:
+  0    done
+  1    the report could not be written
+  2    a file is missing, empty, not a session log, of an unknown version, or damaged before
+       its last line: the message names the file and the line";
+
+/// Options of `scanwatch replay`.
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// Session logs to play; several (the shards of one scan) are merged on their timestamps
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Scan seconds per real second, 0.25 to 64 (- and + change it while playing)
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse_replay_speed)]
+    pub speed: f64,
+
+    /// Start paused (space plays)
+    #[arg(long)]
+    pub paused: bool,
+
+    /// No live view: print the summary of the whole recording, as the live run printed it
+    #[arg(long)]
+    pub headless: bool,
+
+    /// The live view's theme: a built-in name (dark, light, high-contrast, mono), a user theme's
+    /// name, or a theme file's path
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+
+    /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Options of `scanwatch report`.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Session logs to report on; several (the shards of one scan) are merged
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Report format
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub format: crate::report::ReportFormat,
+
+    /// Write the report to FILE (created mode 0600) instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// A replay speed between 0.25 and 64.
+fn parse_replay_speed(s: &str) -> Result<f64, String> {
+    let x: f64 = s
+        .trim()
+        .trim_end_matches(['x', 'X'])
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number; a speed is 0.25 to 64, e.g. 4"))?;
+    if (crate::replay::MIN_SPEED..=crate::replay::MAX_SPEED).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{s} is out of range; a speed is 0.25 to 64"))
+    }
 }
 
 /// Options of `scanwatch scan`.

@@ -68,6 +68,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             run_in_paused_runtime(demo(*args, argv))
         }
         Command::Demo(args) => run_in_runtime(demo(*args, argv)),
+        Command::Replay(args) => run_in_runtime(crate::replay::command::replay_command(&args)),
+        Command::Report(args) => crate::replay::command::report_command(&args),
         Command::Config(args) => config_command(&args),
     };
     match result {

@@ -564,18 +564,17 @@ fn demo_at(speed: &str, args: &[&str]) -> (Option<i32>, String, String) {
     (out.status.code(), text(&out.stdout), stderr)
 }
 
-/// `demo_at` as fast as possible: for stories whose alarms need no sentinel re-probes, which
-/// come from the printer's thread and reach a simulated world running at full speed late.
+/// `demo_at` as fast as possible, which headless is in lockstep: the same seed, the same run.
 fn demo(args: &[&str]) -> (Option<i32>, String, String) {
     demo_at("max", args)
 }
 
-/// The `ratelimit` story at 20 simulated seconds per second (about 1.5 s): RATE needs sentinel
-/// re-probes answered while the scan still runs.
+/// The `ratelimit` story, in lockstep (`--speed max`, headless): RATE comes from sentinel
+/// re-probes, exactly as in the detector's own tests.
 fn ratelimit(args: &[&str]) -> (Option<i32>, String, String) {
     let mut all = vec!["--scenario", "ratelimit", "--seed", "1"];
     all.extend_from_slice(args);
-    demo_at("20", &all)
+    demo_at("max", &all)
 }
 
 fn alarm_lines(stderr: &str) -> Vec<&str> {

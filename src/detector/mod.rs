@@ -299,6 +299,8 @@ pub struct Detector {
     version: u64,
     /// Hosts whose silence is confirmed, waiting for the grace period.
     pending_silent: Vec<HostId>,
+    /// Scan time of the latest event seen: when an alarm raised now is raised.
+    now_us: u64,
     /// Hosts in progress with an RTT baseline, and how many of them are inflated (QOS).
     qos_hosts: u32,
     qos_inflated: u32,
@@ -315,6 +317,7 @@ impl Detector {
             local_errors: VecDeque::new(),
             version: 0,
             pending_silent: Vec::new(),
+            now_us: 0,
             qos_hosts: 0,
             qos_inflated: 0,
         }
@@ -345,6 +348,9 @@ impl Detector {
 
     /// Folds one event; returns how many alarms it raised.
     pub fn observe(&mut self, event: &ScanEvent) -> usize {
+        if let Some(t) = event_time(event) {
+            self.now_us = self.now_us.max(t);
+        }
         let before = self.alarms.len();
         match event {
             ScanEvent::HostStarted { host, addr, .. } => {
@@ -352,6 +358,13 @@ impl Detector {
             }
             ScanEvent::Probe(r) => self.probe(r),
             ScanEvent::Sentinel(r) => self.sentinel(r),
+            // Sentinels sent while the scan is paused say nothing about load: a limiter has
+            // refilled by then. Loss checks in flight start over after the pause.
+            ScanEvent::ParamsChanged { params, .. } if params.paused => {
+                for host in self.hosts.values_mut() {
+                    host.loss_check = None;
+                }
+            }
             ScanEvent::LocalError(r) => self.local_error(r.t_us),
             ScanEvent::HostDone { host, .. } => {
                 // A finished host that never answered cannot interfere with anything.
@@ -1106,7 +1119,8 @@ impl Detector {
             kind,
             scope,
             since_us,
-            raised_us: t_us,
+            // Raised now, whatever moment the evidence points back to.
+            raised_us: t_us.max(self.now_us),
             cleared_us: None,
             evidence,
         });

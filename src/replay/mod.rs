@@ -4,6 +4,7 @@
 //! A replay feeds the same `Monitor` a live scan does, so what it shows is what the live run
 //! showed at that moment of scan time.
 
+pub mod command;
 pub mod merge;
 
 use crate::event::ScanEvent;
@@ -58,12 +59,16 @@ impl Replay {
                 last
             })
             .collect();
+        // When each alarm appears while playing: the time of the event that raised it.
         let mut whole = Monitor::with_thresholds(thresholds);
-        for e in &events {
-            whole.apply(e);
+        let mut alarm_times = Vec::new();
+        for (event, &t) in events.iter().zip(&times) {
+            let before = whole.state().alarms.len();
+            whole.apply(event);
+            let _ = whole.take_sentinel_requests();
+            let raised = whole.state().alarms.len().saturating_sub(before);
+            alarm_times.extend(std::iter::repeat_n(t, raised));
         }
-        let mut alarm_times: Vec<u64> = whole.state().alarms.iter().map(|a| a.raised_us).collect();
-        alarm_times.sort_unstable();
         let mut replay = Replay {
             events,
             times,
@@ -117,6 +122,13 @@ impl Replay {
         if !self.paused && self.at_end() {
             // Play again from the start.
             self.seek(0);
+        }
+    }
+
+    /// Sets the speed, within `MIN_SPEED` and `MAX_SPEED`.
+    pub fn set_speed(&mut self, speed: f64) {
+        if speed.is_finite() {
+            self.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
         }
     }
 
