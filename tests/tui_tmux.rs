@@ -15,9 +15,9 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
+    fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
         let tmux = Tmux {
-            socket: format!("scanwatch-e2e-{}", std::process::id()),
+            socket: format!("scanwatch-e2e-{}-{name}", std::process::id()),
         };
         let out = tmux.run(&[
             "new-session",
@@ -121,7 +121,7 @@ fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
         env!("CARGO_BIN_EXE_scanwatch"),
         session.display()
     );
-    let tmux = Tmux::start(120, 36, &command);
+    let tmux = Tmux::start("live", 120, 36, &command);
     let wait = Duration::from_secs(20);
 
     let screen = tmux.wait_for(wait, "the status bar", |s| {
@@ -193,4 +193,68 @@ fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
     );
     let end = log.end.expect("an end line");
     assert_eq!(end.reason, scanwatch::session::EndReason::Interrupted);
+}
+
+#[test]
+fn a_replay_plays_jumps_to_alarms_and_quits_cleanly() {
+    if !tmux_available() {
+        assert!(
+            std::env::var("SCANWATCH_REQUIRE_TMUX").as_deref() != Ok("1"),
+            "tmux is required (SCANWATCH_REQUIRE_TMUX=1) but not installed"
+        );
+        println!("skipped: tmux is not installed");
+        return;
+    }
+    let logs = tempfile::tempdir().unwrap();
+    let session = logs.path().join("recorded.jsonl");
+    let recorded = std::process::Command::new(env!("CARGO_BIN_EXE_scanwatch"))
+        .args([
+            "demo",
+            "--scenario",
+            "mixed",
+            "--seed",
+            "1",
+            "--speed",
+            "max",
+        ])
+        .arg("--session")
+        .arg(&session)
+        .env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test-config")
+        .env("XDG_STATE_HOME", logs.path())
+        .output()
+        .unwrap();
+    assert!(recorded.status.success(), "{recorded:?}");
+    let command = format!(
+        "TERM=xterm-256color XDG_CONFIG_HOME=/nonexistent XDG_STATE_HOME={} {} replay --paused {}; echo EXIT=$?; sleep 60",
+        logs.path().display(),
+        env!("CARGO_BIN_EXE_scanwatch"),
+        session.display()
+    );
+    let tmux = Tmux::start("replay", 140, 40, &command);
+    let wait = Duration::from_secs(20);
+    tmux.wait_for(wait, "the paused replay", |s| {
+        s.contains("REPLAY paused x1") && s.contains("session time 0:00")
+    });
+    // The first alarm: paused there, its banner up.
+    tmux.keys("n");
+    let screen = tmux.wait_for(wait, "the first alarm", |s| s.contains("ALARM "));
+    assert!(screen.contains("REPLAY paused"), "{screen}");
+    // Faster, play, then to the end.
+    tmux.keys("++");
+    tmux.wait_for(wait, "speed 4", |s| s.contains("REPLAY paused x4"));
+    tmux.keys(" ");
+    tmux.wait_for(wait, "playing", |s| s.contains("REPLAY playing x4"));
+    tmux.keys("e");
+    tmux.wait_for(wait, "the end", |s| {
+        s.contains("FINISHED") && s.contains("100.0%")
+    });
+    tmux.keys("q");
+    let after = tmux.wait_for(wait, "the exit code", |s| s.contains("EXIT="));
+    assert_eq!(
+        tmux.format("#{alternate_on}"),
+        "0",
+        "back on the main screen"
+    );
+    let exit_line = after.lines().find(|l| l.contains("EXIT=")).unwrap();
+    assert_eq!(exit_line.trim_end(), "EXIT=0");
 }
