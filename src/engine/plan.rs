@@ -67,6 +67,9 @@ pub struct ScanPlan {
     shard: Shard,
     seed: u64,
     shuffle: bool,
+    /// The first `first` ports of the list are probed before the others (each part shuffled
+    /// on its own): a re-check's baseline-open ports before the rest.
+    first: u32,
     /// Hosts the iterator will yield, when known in advance.
     pub host_count: Option<u64>,
 }
@@ -85,6 +88,7 @@ impl ScanPlan {
             shard: Shard::WHOLE,
             seed,
             shuffle: true,
+            first: 0,
             host_count,
         }
     }
@@ -100,6 +104,12 @@ impl ScanPlan {
 
     pub fn with_shard(mut self, shard: Shard) -> Self {
         self.shard = shard;
+        self
+    }
+
+    /// Probes the first `n` ports of the list on each host before the rest.
+    pub fn with_first(mut self, n: u32) -> Self {
+        self.first = n;
         self
     }
 
@@ -149,16 +159,32 @@ impl ScanPlan {
                 continue;
             }
             let key = self.seed ^ addr_key(target.addr);
-            let order = if self.shuffle {
-                Permutation::new(share, key)
+            let offset = share_offset(self.shard, index);
+            let stride = self.shard.count;
+            // Share indexes whose port is among the first ones come first.
+            let first = if self.first > offset {
+                (self.first - offset).div_ceil(stride).min(share)
             } else {
-                Permutation::identity(share)
+                0
+            };
+            let (order, rest) = if self.shuffle {
+                (
+                    Permutation::new(first, key),
+                    // Without a first part the order is what it always was for this seed.
+                    Permutation::new(share - first, if first == 0 { key } else { splitmix64(key) }),
+                )
+            } else {
+                (
+                    Permutation::identity(first),
+                    Permutation::identity(share - first),
+                )
             };
             return Some(HostOrder {
                 target,
-                offset: share_offset(self.shard, index),
-                stride: self.shard.count,
+                offset,
+                stride,
                 order,
+                rest,
                 ports: Arc::clone(&self.ports),
             });
         }
@@ -171,18 +197,26 @@ pub(crate) struct HostOrder {
     offset: u32,
     stride: u32,
     order: Permutation,
+    /// The order of the share indexes after the first `order.len()`.
+    rest: Permutation,
     ports: Arc<[u16]>,
 }
 
 impl HostOrder {
     /// Number of ports this host gets.
     pub fn len(&self) -> u32 {
-        self.order.len()
+        self.order.len() + self.rest.len()
     }
 
     /// The `k`-th port to probe (`k < len`).
     pub fn port(&self, k: u32) -> u16 {
-        let j = self.offset as usize + self.order.apply(k) as usize * self.stride as usize;
+        let first = self.order.len();
+        let i = if k < first {
+            self.order.apply(k)
+        } else {
+            first + self.rest.apply(k - first)
+        };
+        let j = self.offset as usize + i as usize * self.stride as usize;
         self.ports[j]
     }
 }
@@ -302,4 +336,47 @@ mod tests {
             (1..=1000).collect::<Vec<_>>()
         );
     }
+
+    #[test]
+    fn the_first_ports_come_first_in_every_shard_and_each_part_is_shuffled() {
+        let ports: Vec<u16> = (1..=40).collect();
+        let whole = pairs(&mut ScanPlan::for_addrs(addrs(3), ports.clone(), 5).with_first(6));
+        for host in addrs(3) {
+            let order: Vec<u16> = whole.iter().filter(|p| p.0 == host).map(|p| p.1).collect();
+            let mut head = order[..6].to_vec();
+            head.sort_unstable();
+            assert_eq!(head, (1..=6).collect::<Vec<u16>>(), "{order:?}");
+            assert_ne!(order[..6], [1, 2, 3, 4, 5, 6], "shuffled");
+            let mut all = order.clone();
+            all.sort_unstable();
+            assert_eq!(all, ports);
+        }
+        // Shards: each shard's share of the first ports comes before its share of the rest,
+        // and together the shards cover every pair once.
+        let mut union = Vec::new();
+        for i in 0..3 {
+            let shard = Shard { index: i, count: 3 };
+            let part = pairs(
+                &mut ScanPlan::for_addrs(addrs(3), ports.clone(), 5)
+                    .with_first(6)
+                    .with_shard(shard),
+            );
+            for host in addrs(3) {
+                let order: Vec<u16> = part.iter().filter(|p| p.0 == host).map(|p| p.1).collect();
+                let firsts = order.iter().take_while(|&&p| p <= 6).count();
+                assert!(order[firsts..].iter().all(|&p| p > 6), "{order:?}");
+            }
+            union.extend(part);
+        }
+        union.sort_unstable();
+        let mut expected = whole.clone();
+        expected.sort_unstable();
+        assert_eq!(union, expected);
+        // Without a first part, the order is unchanged.
+        assert_eq!(
+            pairs(&mut ScanPlan::for_addrs(addrs(2), ports.clone(), 9).with_first(0)),
+            pairs(&mut ScanPlan::for_addrs(addrs(2), ports, 9))
+        );
+    }
+
 }
