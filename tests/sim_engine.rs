@@ -253,3 +253,57 @@ async fn a_stalled_consumer_does_not_inflate_connect_times() {
         "a connect time of {slowest} µs: the stall leaked into the measurements"
     );
 }
+
+/// A held scan stays open after its plan is done: re-probes asked for then are still sent, and
+/// it finishes when released.
+#[tokio::test(start_paused = true)]
+async fn a_held_scan_waits_for_its_late_re_probes_and_finishes_when_released() {
+    let scenario = builtin("healthy").unwrap();
+    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(1);
+    let mut running = engine::start(
+        Simulated::new(&scenario, 1),
+        plan,
+        hinted(&scenario),
+        EngineOptions::default(),
+    );
+    running.control.hold();
+    let mut done = 0;
+    let total = loop {
+        match running.events.recv().await.expect("held: not finished") {
+            ScanEvent::Started { probes, .. } => done = probes.unwrap_or(0),
+            ScanEvent::Probe(_) => {
+                done -= 1;
+                if done == 0 {
+                    break 0;
+                }
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(total, 0);
+    // Long after the plan is done, nothing finishes the scan ...
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), running.events.recv()).await {
+            Err(_) => break,
+            Ok(Some(ScanEvent::HostDone { .. })) => {}
+            other => panic!("only the last HostDone while held: {other:?}"),
+        }
+    }
+    // ... a late re-probe is still sent ...
+    running
+        .control
+        .sentinel(scanwatch::engine::SentinelRequest {
+            host: 0,
+            addr: host("127.0.0.1"),
+            port: 22,
+        });
+    let sentinel = running.events.recv().await.unwrap();
+    assert!(matches!(sentinel, ScanEvent::Sentinel(_)), "{sentinel:?}");
+    // ... and releasing it lets it finish.
+    running.control.release();
+    let mut finished = false;
+    while let Some(e) = running.events.recv().await {
+        finished |= matches!(e, ScanEvent::Finished { .. });
+    }
+    assert!(finished);
+}

@@ -49,6 +49,7 @@ pub struct EngineControl {
     sentinels: mpsc::UnboundedSender<SentinelRequest>,
     stop: CancellationToken,
     limits: ControlLimits,
+    held: Arc<watch::Sender<bool>>,
 }
 
 /// The engine's side of the control channel.
@@ -56,6 +57,7 @@ pub(crate) struct ControlReceiver {
     pub params: watch::Receiver<ScanParams>,
     pub sentinels: mpsc::UnboundedReceiver<SentinelRequest>,
     pub stop: CancellationToken,
+    pub held: watch::Receiver<bool>,
 }
 
 impl EngineControl {
@@ -64,16 +66,19 @@ impl EngineControl {
         let (tx, rx) = watch::channel(initial);
         let (sentinel_tx, sentinel_rx) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
+        let (held_tx, held_rx) = watch::channel(false);
         let control = EngineControl {
             params: Arc::new(tx),
             sentinels: sentinel_tx,
             stop: stop.clone(),
             limits,
+            held: Arc::new(held_tx),
         };
         let receiver = ControlReceiver {
             params: rx,
             sentinels: sentinel_rx,
             stop,
+            held: held_rx,
         };
         (control, receiver)
     }
@@ -138,6 +143,17 @@ impl EngineControl {
     }
 
     /// Ends the scan: no new probes; probes in flight are abandoned.
+    /// Keeps the scan open after its plan is done, for re-probes still to come (a re-check's
+    /// cool-down), until `release`. Stopping ends it whatever the hold.
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    /// Lets a held scan finish once its plan and re-probes are done.
+    pub fn release(&self) {
+        self.held.send_replace(false);
+    }
+
     pub fn stop(&self) {
         self.stop.cancel();
     }

@@ -397,14 +397,23 @@ impl<P: Prober> Scheduler<P> {
             }
             self.refill_window().await;
             if self.window.is_empty() && self.plan_done {
+                if self.held() {
+                    self.wait(None).await;
+                    continue;
+                }
                 return self.drain(FinishReason::Completed).await;
             }
             let rate_wait = self.dispatch().await;
-            if self.window.is_empty() && self.plan_done {
+            if self.window.is_empty() && self.plan_done && !self.held() {
                 return self.drain(FinishReason::Completed).await;
             }
             self.wait(rate_wait).await;
         }
+    }
+
+    /// Whether `EngineControl::hold` keeps the scan open after its plan is done.
+    fn held(&self) -> bool {
+        !self.control_gone && *self.ctl.held.borrow()
     }
 
     /// Applies parameter changes published through `EngineControl` and records them.
@@ -550,6 +559,7 @@ impl<P: Prober> Scheduler<P> {
         let shared = Arc::clone(&self.shared);
         let params = &mut self.ctl.params;
         let sentinels = &mut self.ctl.sentinels;
+        let held = &mut self.ctl.held;
         let later = &mut self.host_count_later;
         let counting = later.is_some();
         let woken = tokio::select! {
@@ -563,6 +573,10 @@ impl<P: Prober> Scheduler<P> {
                 Woken::Counted(count.ok())
             }
             _ = shared.slot_freed.notified() => Woken::Other,
+            changed = held.changed(), if control_open => match changed {
+                Ok(()) => Woken::Other,
+                Err(_) => Woken::ControlGone,
+            },
             request = sentinels.recv(), if control_open => match request {
                 Some(request) => Woken::Sentinel(request),
                 None => Woken::ControlGone,

@@ -171,7 +171,10 @@ impl ScanPlan {
                 (
                     Permutation::new(first, key),
                     // Without a first part the order is what it always was for this seed.
-                    Permutation::new(share - first, if first == 0 { key } else { splitmix64(key) }),
+                    Permutation::new(
+                        share - first,
+                        if first == 0 { key } else { splitmix64(key) },
+                    ),
                 )
             } else {
                 (
@@ -378,5 +381,4 @@ mod tests {
             pairs(&mut ScanPlan::for_addrs(addrs(2), ports, 9))
         );
     }
-
 }
