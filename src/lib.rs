@@ -19,6 +19,7 @@ pub mod idmap;
 pub mod monitor;
 pub mod ports;
 pub mod probe;
+pub mod recheck;
 pub mod replay;
 pub mod report;
 pub mod rlimit;

@@ -46,11 +46,34 @@ impl Monitor {
         }
     }
 
-    /// Sentinel re-probes the detector wants sent (live scans pass them to `EngineControl`).
+    /// Makes this scan a re-check of a baseline: every event is fed to `rechecker` too, its
+    /// verdicts are in the state, and its RECHECK alarms join the detector's.
+    pub fn with_recheck(mut self, rechecker: crate::recheck::Rechecker) -> Self {
+        self.state.recheck = Some(rechecker);
+        self
+    }
+
+    /// Sentinel re-probes the detector (and a re-check) want sent (live scans pass them to
+    /// `EngineControl`).
     pub fn take_sentinel_requests(&mut self) -> Vec<SentinelRequest> {
-        self.detector
+        let mut requests = self
+            .detector
             .as_mut()
             .map(Detector::take_sentinel_requests)
+            .unwrap_or_default();
+        if let Some(recheck) = &mut self.state.recheck {
+            requests.extend(recheck.take_requests());
+        }
+        requests
+    }
+
+    /// Re-probes a re-check wants after a delay (µs): pass them to
+    /// `EngineControl::sentinel_after`.
+    pub fn take_delayed_requests(&mut self) -> Vec<(SentinelRequest, u64)> {
+        self.state
+            .recheck
+            .as_mut()
+            .map(crate::recheck::Rechecker::take_delayed_requests)
             .unwrap_or_default()
     }
 
@@ -64,12 +87,26 @@ impl Monitor {
 
     /// Folds one event.
     pub fn apply(&mut self, event: &ScanEvent) {
+        let recheck_alarms = match &mut self.state.recheck {
+            Some(recheck) => {
+                let before = recheck.alarms().len();
+                recheck.observe(event);
+                recheck.alarms().len() != before
+            }
+            None => false,
+        };
         if let Some(detector) = &mut self.detector {
             detector.observe(event);
-            if detector.version() != self.alarms_version {
+            if detector.version() != self.alarms_version || recheck_alarms {
                 self.alarms_version = detector.version();
                 let known = self.state.alarms.len();
-                self.state.alarms = detector.alarms().to_vec();
+                let mut alarms = detector.alarms().to_vec();
+                if let Some(recheck) = &self.state.recheck {
+                    alarms.extend(recheck.alarms().iter().cloned());
+                    // In the order raised (the detector's own are already).
+                    alarms.sort_by_key(|a| a.raised_us);
+                }
+                self.state.alarms = alarms;
                 for alarm in &self.state.alarms[known.min(self.state.alarms.len())..] {
                     tracing::info!(alarm = %alarm.line(), "alarm raised");
                 }

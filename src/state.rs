@@ -170,6 +170,8 @@ pub struct ScanState {
     /// Timeouts counted as suspect across the scan.
     pub suspect: u64,
     pub finished: Option<(FinishReason, u64)>,
+    /// The re-check of a baseline, when this scan is one (`scanwatch recheck`).
+    pub recheck: Option<crate::recheck::Rechecker>,
 }
 
 impl Default for ScanState {
@@ -191,6 +193,7 @@ impl Default for ScanState {
             alarms: Vec::new(),
             suspect: 0,
             finished: None,
+            recheck: None,
         }
     }
 }

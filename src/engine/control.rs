@@ -143,6 +143,20 @@ impl EngineControl {
     }
 
     /// Ends the scan: no new probes; probes in flight are abandoned.
+    /// Asks for a sentinel re-probe `delay` from now (a re-check's cool-down). Needs a tokio
+    /// runtime; the scan should be held open (`hold`) if its plan may end before then.
+    pub fn sentinel_after(&self, request: SentinelRequest, delay: Duration) {
+        if delay.is_zero() {
+            self.sentinel(request);
+            return;
+        }
+        let sentinels = self.sentinels.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = sentinels.send(request);
+        });
+    }
+
     /// Keeps the scan open after its plan is done, for re-probes still to come (a re-check's
     /// cool-down), until `release`. Stopping ends it whatever the hold.
     pub fn hold(&self) {
