@@ -77,6 +77,26 @@ impl Monitor {
             .unwrap_or_default()
     }
 
+    /// Sends the re-probes the detector and a re-check want through `control` (the delayed ones
+    /// after their delay), and lets a re-check's held scan finish once every baseline port
+    /// has its verdict.
+    pub fn forward_requests(&mut self, control: &crate::engine::EngineControl) {
+        for request in self.take_sentinel_requests() {
+            control.sentinel(request);
+        }
+        for (request, delay_us) in self.take_delayed_requests() {
+            control.sentinel_after(request, std::time::Duration::from_micros(delay_us));
+        }
+        if self
+            .state
+            .recheck
+            .as_ref()
+            .is_some_and(crate::recheck::Rechecker::all_decided)
+        {
+            control.release();
+        }
+    }
+
     pub fn state(&self) -> &ScanState {
         &self.state
     }

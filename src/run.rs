@@ -410,6 +410,7 @@ fn live_options(
         auto_throttle: pacing.auto_throttle_or(config.scan.auto_throttle),
         exit_when_finished: !io::stdin().is_terminal(),
         session: None,
+        recheck: None,
     }))
 }
 
@@ -439,6 +440,7 @@ fn headless_options(
         thresholds: config.alarm,
         auto_throttle: pacing.auto_throttle_or(config.scan.auto_throttle),
         banner_wait,
+        recheck: None,
     }
 }
 

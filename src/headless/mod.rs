@@ -37,6 +37,8 @@ pub struct HeadlessOptions {
     pub notes: Vec<String>,
     /// When the detector raises its alarms (the config file's `[alarm]` section).
     pub thresholds: AlarmThresholds,
+    /// The re-check of a baseline, when this scan is one.
+    pub recheck: Option<crate::recheck::Rechecker>,
     /// Halve the pace when a RATE or QOS alarm is raised (see `throttle`).
     pub auto_throttle: bool,
     /// How long open ports are read after the handshake, when the prober reads them (JSON
@@ -69,7 +71,10 @@ pub async fn run<W: Write, E: Write>(
     mut session: Option<&mut SessionWriter>,
 ) -> Result<ScanState, Failure> {
     let mut printer = Printer {
-        monitor: Monitor::with_thresholds(opts.thresholds),
+        monitor: match &opts.recheck {
+            Some(recheck) => Monitor::with_thresholds(opts.thresholds).with_recheck(recheck.clone()),
+            None => Monitor::with_thresholds(opts.thresholds),
+        },
         opts,
         meter: ProgressMeter::default(),
         started: Instant::now(),
@@ -100,9 +105,7 @@ pub async fn run<W: Write, E: Write>(
                         failed = Some(e);
                     }
                 }
-                for request in printer.monitor.take_sentinel_requests() {
-                    control.sentinel(request);
-                }
+                printer.monitor.forward_requests(control);
                 log_due = log_batch(session.as_deref_mut(), &printer.monitor, err, log_due);
                 if let Some(e) = failed {
                     return printer.output_failed(e, control, events, session, err).await;

@@ -43,6 +43,7 @@ pub fn summary(state: &ScanState) -> String {
         host_section(&mut out, host);
     }
     silent_hosts_section(&mut out, state);
+    recheck_section(&mut out, state);
     alarms_section(&mut out, state);
     closing_line(&mut out, state);
     out
@@ -71,6 +72,39 @@ pub fn silent_hosts_section(out: &mut String, state: &ScanState) {
             String::new()
         }
     );
+}
+
+/// A re-check's diff against its baseline: counts by verdict, then every port that changed.
+pub fn recheck_section(out: &mut String, state: &ScanState) {
+    use crate::recheck::Verdict;
+    let Some(recheck) = &state.recheck else {
+        return;
+    };
+    let counts = recheck.counts();
+    let n = |v: Verdict| counts.get(&v).copied().unwrap_or(0);
+    let baseline = recheck.checks().values().filter(|c| c.verdict != Verdict::New).count();
+    let _ = writeln!(
+        out,
+        "Re-check against the baseline: {baseline} ports open in the baseline: {} still open, {} now closed, {} now silent (port blocked), {} now silent (host silent), {} not decided; {} new open ports",
+        n(Verdict::StillOpen),
+        n(Verdict::NowClosed),
+        n(Verdict::SilentPort),
+        n(Verdict::SilentHost),
+        n(Verdict::Pending),
+        n(Verdict::New),
+    );
+    for ((addr, port), check) in recheck.checks() {
+        if check.verdict == Verdict::StillOpen {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {addr} {port}/tcp {}: {}",
+            check.verdict.as_str(),
+            if check.evidence.is_empty() { "no result yet" } else { &check.evidence }
+        );
+    }
+    out.push('\n');
 }
 
 fn alarms_section(out: &mut String, state: &ScanState) {

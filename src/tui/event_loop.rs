@@ -103,6 +103,9 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut monitor = Monitor::with_thresholds(opts.thresholds);
+    if let Some(recheck) = &opts.recheck {
+        monitor = monitor.with_recheck(recheck.clone());
+    }
     let mut app = App::new(opts, Some(control.clone()));
     let fps = opts.fps.clamp(1, 240);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / fps);
@@ -127,9 +130,7 @@ where
                             session.event(&event);
                         }
                     }
-                    for request in monitor.take_sentinel_requests() {
-                        control.sentinel(request);
-                    }
+                    monitor.forward_requests(control);
                     log_due = log_batch(session.as_deref_mut(), &monitor, &mut app, log_due);
                     app.auto_throttle_for_new_alarms(monitor.state());
                 }

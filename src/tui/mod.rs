@@ -41,6 +41,8 @@ pub struct TuiOptions {
     pub targets: Vec<String>,
     /// When the detector raises its alarms (the config file's `[alarm]` section).
     pub thresholds: AlarmThresholds,
+    /// The re-check of a baseline, when this scan is one.
+    pub recheck: Option<crate::recheck::Rechecker>,
     /// Halve the pace when a RATE or QOS alarm is raised (the key toggles it).
     pub auto_throttle: bool,
     /// Leave as soon as the scan has finished instead of waiting for the user to quit (when
@@ -59,6 +61,7 @@ impl Default for TuiOptions {
             fps: DEFAULT_FPS,
             targets: Vec::new(),
             thresholds: AlarmThresholds::default(),
+            recheck: None,
             auto_throttle: false,
             exit_when_finished: false,
             session: None,
