@@ -106,17 +106,15 @@ fn other_tool_hint(text: &str) -> Option<&'static str> {
     }
     if first.starts_with('{') && serde_json::from_str::<Value>(first).is_err() {
         let whole: Option<Value> = serde_json::from_str(text).ok();
-        if let Some(format) = whole
+        let format = whole
             .as_ref()
             .and_then(|v| v.get("format"))
-            .and_then(Value::as_str)
-        {
-            if format == "scanwatch-report" {
-                return Some(
-                    "it is a scanwatch JSON report; give the session log it was made from, \
-                     or an nmap-xml report (--output-format nmap-xml)",
-                );
-            }
+            .and_then(Value::as_str);
+        if format == Some("scanwatch-report") {
+            return Some(
+                "it is a scanwatch JSON report; give the session log it was made from, \
+                 or an nmap-xml report (--output-format nmap-xml)",
+            );
         }
         return Some("it is JSON but not JSON Lines of open ports");
     }

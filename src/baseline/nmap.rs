@@ -72,10 +72,11 @@ pub(super) fn read(mut walk: XmlWalk<'_>, root: Element) -> Result<Baseline, Fai
                     runs += 1;
                     scanner_is_nmap &= e.attr("scanner").is_none_or(|s| s == "nmap");
                 }
-                "scaninfo" if walk.inside(&["nmaprun", "scaninfo"]) => {
-                    if e.attr("protocol") == Some("tcp") {
-                        read_scaninfo(&e, &walk, &mut scanned, &mut scaninfo_notes);
-                    }
+                "scaninfo"
+                    if walk.inside(&["nmaprun", "scaninfo"])
+                        && e.attr("protocol") == Some("tcp") =>
+                {
+                    read_scaninfo(&e, &walk, &mut scanned, &mut scaninfo_notes);
                 }
                 "host" if walk.inside(&["nmaprun", "host"]) => {
                     host = Some(HostBuilder {
@@ -106,14 +107,15 @@ pub(super) fn read(mut walk: XmlWalk<'_>, root: Element) -> Result<Baseline, Fai
                         p.state = e.attr("state").map(str::to_string);
                     }
                 }
-                "finished" if walk.inside(&["nmaprun", "runstats", "finished"]) => {
-                    if e.attr("exit") == Some("error") {
-                        let why = e.attr("errormsg").unwrap_or("no message");
-                        notes.push(format!(
-                            "{name}: nmap ended the scan with an error: {}",
-                            super::shown(why, 200)
-                        ));
-                    }
+                "finished"
+                    if walk.inside(&["nmaprun", "runstats", "finished"])
+                        && e.attr("exit") == Some("error") =>
+                {
+                    let why = e.attr("errormsg").unwrap_or("no message");
+                    notes.push(format!(
+                        "{name}: nmap ended the scan with an error: {}",
+                        super::shown(why, 200)
+                    ));
                 }
                 _ => {}
             },
