@@ -241,32 +241,35 @@ fn read_scaninfo(
     }
 }
 
-/// An `<address>` of the host: the first IPv4 or IPv6 one counts.
+/// An `<address>` of the host: the first IPv4 or IPv6 one counts (one without an `addrtype`
+/// counts when it is an IP address of either family).
 fn read_address(e: &Element, walk: &XmlWalk<'_>, host: &mut HostBuilder) -> Result<(), Failure> {
-    let kind = e.attr("addrtype").unwrap_or("ipv4");
-    if kind != "ipv4" && kind != "ipv6" {
+    let kind = e.attr("addrtype");
+    if kind.is_some_and(|k| k != "ipv4" && k != "ipv6") {
         return Ok(());
     }
     let text = e.attr("addr").unwrap_or_default();
+    let described = match kind {
+        Some(kind) => format!("<address addrtype=\"{kind}\">"),
+        None => "<address>".to_string(),
+    };
     let addr: IpAddr = text.trim().parse().map_err(|_| {
         walk.error_at(
             e.offset,
             &format!(
-                "<address addrtype=\"{kind}\"> has addr=\"{}\", which is not an IP address",
+                "{described} has addr=\"{}\", which is not an IP address",
                 super::shown(text, 60)
             ),
         )
     })?;
     let family_ok = matches!(
         (kind, addr),
-        ("ipv4", IpAddr::V4(_)) | ("ipv6", IpAddr::V6(_))
+        (None, _) | (Some("ipv4"), IpAddr::V4(_)) | (Some("ipv6"), IpAddr::V6(_))
     );
     if !family_ok {
         return Err(walk.error_at(
             e.offset,
-            &format!(
-                "<address addrtype=\"{kind}\"> has addr=\"{addr}\", an address of the other family"
-            ),
+            &format!("{described} has addr=\"{addr}\", an address of the other family"),
         ));
     }
     if host.addr.is_none() {

@@ -85,6 +85,13 @@ pub(super) fn read<R: BufRead>(input: R, name: &str) -> Result<Baseline, Failure
         let ports = open.remove(&addr).unwrap_or_default();
         hosts.add(addr, host_name.into_iter().collect(), ports);
     }
+    // Hosts known only from their probe lines' addresses (no `h` line), in address order.
+    let mut rest: Vec<(IpAddr, BTreeSet<u16>)> =
+        open.into_iter().filter(|(_, p)| !p.is_empty()).collect();
+    rest.sort_unstable_by_key(|(addr, _)| *addr);
+    for (addr, ports) in rest {
+        hosts.add(addr, Vec::new(), ports);
+    }
 
     match state.finished {
         Some((FinishReason::Completed, _)) => {}

@@ -753,6 +753,32 @@ fn a_session_log_whose_ports_cannot_be_recovered_says_so() {
 }
 
 #[test]
+fn a_host_known_only_from_its_probe_lines_is_kept() {
+    let mut log = session_log(&SCAN_ARGS, false);
+    log.push_str("[\"p\",1000100,9,8080,\"o\",50,1,9,null,\"127.0.0.9\"]\n");
+    let b = parse_baseline(&log, "s.jsonl").unwrap();
+    assert_eq!(b.hosts.len(), 4, "{:?}", b.hosts);
+    assert_eq!(b.hosts[3].addr, addr("127.0.0.9"));
+    assert_eq!(b.hosts[3].open, ports(&[8080]));
+}
+
+#[test]
+fn an_address_without_its_type_counts_when_it_is_one() {
+    let text = NMAP.replace(
+        "<address addr=\"127.0.0.2\" addrtype=\"ipv4\"/>",
+        "<address addr=\"127.0.0.3\"/>",
+    );
+    let b = parse_baseline(&text, "x.xml").unwrap();
+    assert_eq!(b.hosts[3].addr, addr("127.0.0.3"));
+    let text = NMAP.replace(
+        "addr=\"::1\" addrtype=\"ipv6\"",
+        "addr=\"::1\" addrtype=\"ipv4\"",
+    );
+    let e = error(parse_baseline(&text, "x.xml"));
+    assert!(e.contains("an address of the other family"), "{e}");
+}
+
+#[test]
 fn a_bad_session_log_is_the_session_readers_error() {
     let mut log = session_log(&SCAN_ARGS, true);
     log.insert_str(log.find("[\"d\"").unwrap(), "nonsense\n");
