@@ -6,17 +6,17 @@
 //!
 //! | format | recognised by | reader |
 //! |---|---|---|
-//! | nmap XML (`-oX`) | root element `<nmaprun>` | [`nmap`] |
-//! | Nessus v2 (`.nessus`) | root element `<NessusClientData_v2>` | [`nessus`] |
-//! | scanwatch session log | first line a JSON object with `"format":"scanwatch-session"` | [`session`] |
-//! | `host:port` lines | anything else whose first line is an address and a port | [`list`] |
+//! | nmap XML (`-oX`) | root element `<nmaprun>` | `nmap.rs` |
+//! | Nessus v2 (`.nessus`) | root element `<NessusClientData_v2>` | `nessus.rs` |
+//! | scanwatch session log | first line a JSON object with `"format":"scanwatch-session"` | `session.rs` |
+//! | `host:port` lines | anything else whose first line is an address and a port | `list.rs` |
 //!
 //! Every reader keeps the hosts in file order (every host the file names, including those with
 //! no open port), merges repeated addresses into the first entry, and says what it noticed
 //! without failing (a file cut by an aborted scan, down hosts, ports it does not count) in
 //! [`Baseline::notes`]. Errors are usage errors (exit 2) that name the file, and the line (and
-//! for XML the column) at fault. No input makes a reader panic, and the work is linear in the
-//! size of the input.
+//! for XML the column) at fault. No input makes a reader panic, and no input makes the work grow
+//! faster than its size (times a logarithm, for sorting port ranges).
 
 mod list;
 mod nessus;
