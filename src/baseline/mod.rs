@@ -79,7 +79,7 @@ pub struct Baseline {
     pub hosts: Vec<BaselineHost>,
     /// The ports the original scan covered, when the file says (nmap `scaninfo services`, a session's plan); used by `--full`.
     pub scanned_ports: Option<Vec<u16>>,
-    /// What was noticed without failing (e.g. "the XML ends before </nmaprun>: an aborted scan; read up to host 12"), shown to the user.
+    /// What was noticed without failing (e.g. "the XML ends before `</nmaprun>`: an aborted scan; read up to host 12"), shown to the user.
     pub notes: Vec<String>,
 }
 
