@@ -5,6 +5,7 @@
 //! which the views (`headless`, later the TUI) read.
 
 pub mod banner;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod demo;
