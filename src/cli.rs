@@ -18,6 +18,8 @@ Exit codes:
   2    bad usage or bad input: the message names the option, file, line or value
   3    with --fail-on alarm: the scan finished and raised at least one interference alarm
        (the results are printed first)
+  4    (recheck) with --fail-on changed: a port open in the baseline is not open now, or a
+       new port is open (the results are printed first)
   130  interrupted (Ctrl-C), or the live view was quit before the scan finished: the
        partial results are printed (and written to --output, marked partial) first";
 
@@ -89,6 +91,9 @@ pub enum Command {
     /// Run the whole product against a simulated network (no packets leave the process)
     #[command(after_help = format!("{DEMO_EXAMPLES}\n\n{EXIT_CODES}"))]
     Demo(Box<DemoArgs>),
+    /// Re-check the ports a previous scan found open: still open, now closed, or silenced
+    #[command(after_help = format!("{RECHECK_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Recheck(Box<RecheckArgs>),
     /// Play recorded session logs in the live view: pause, speed, jump to alarms
     #[command(after_help = REPLAY_HELP)]
     Replay(ReplayArgs),
@@ -345,6 +350,73 @@ impl PacingArgs {
 pub enum FailOn {
     /// any interference alarm was raised: exit 3
     Alarm,
+    /// (recheck) a port open in the baseline is not open now, or a new port is: exit 4
+    Changed,
+}
+
+const RECHECK_EXAMPLES: &str = "\
+Examples:
+  scanwatch recheck --baseline last.xml                 nmap -oX output (a cut file is fine)
+  scanwatch recheck --baseline scan.nessus 10.0.0.5     one host of a Nessus v2 export
+  scanwatch recheck --baseline open.txt --full          host:port lines, then the rest of the ports
+  scanwatch recheck --baseline session.jsonl --fail-on changed   exit 4 when anything changed
+
+Each port open in the baseline ends as: still open; now closed (RST: the service changed); or
+now silent, probed again after --cooldown, and then a sentinel to a port the host answers on
+tells a port-level block from the whole host being silent (a shun, or the host is down). Ports
+open now that the baseline did not see open are new. The baseline's format (nmap XML, Nessus v2,
+host:port lines, a scanwatch session log) is read from its content.";
+
+/// Options of `scanwatch recheck`.
+#[derive(Debug, Args, Clone)]
+pub struct RecheckArgs {
+    /// The previous scan: nmap XML (-oX), a Nessus v2 export, host:port lines, or a session log
+    #[arg(long, value_name = "FILE")]
+    pub baseline: PathBuf,
+
+    /// Re-check only these of the baseline's hosts (addresses, CIDR blocks, ranges)
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// After the baseline's open ports, probe the rest of the ports the original scan covered
+    /// (its port list when the baseline says, else the top 1000)
+    #[arg(long)]
+    pub full: bool,
+
+    /// After a port opens, wait up to DURATION for its banner; 0 does not read [default: 500ms]
+    #[arg(long = "banner-wait", value_name = "DURATION", value_parser = parse_banner_wait)]
+    pub banner_wait: Option<Duration>,
+
+    /// How long a port that went silent waits before it is probed again [default: 3s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_cooldown)]
+    pub cooldown: Option<Duration>,
+
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+
+    /// Seed for the port order, to reproduce a run [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub logs: LogArgs,
+
+    /// Read defaults from FILE instead of $XDG_CONFIG_HOME/scanwatch/config.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// A cool-down between 0 and 10 minutes.
+fn parse_cooldown(s: &str) -> Result<Duration, String> {
+    let d = crate::duration::parse_duration(s)?;
+    if d <= Duration::from_secs(600) {
+        Ok(d)
+    } else {
+        Err(format!("{s} is too long; a cool-down is at most 10m"))
+    }
 }
 
 /// Where and how results are printed.

@@ -10,6 +10,9 @@ pub const EXIT_RUNTIME: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code with `--fail-on alarm`: the scan finished and raised at least one interference alarm.
 pub const EXIT_ALARM: i32 = 3;
+/// Exit code with `--fail-on changed`: a re-check found a port open in the baseline not open now
+/// (or a new open port).
+pub const EXIT_CHANGED: i32 = 4;
 
 /// An error that ends the program with a message and an exit code.
 #[derive(Debug)]

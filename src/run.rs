@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::{
     Cli, Command, ConfigArgs, DemoArgs, DemoSpeed, FailOn, LogArgs, OutputArgs, PacingArgs,
-    ScanArgs,
+    RecheckArgs, ScanArgs,
 };
 use crate::config::{self, Config, LoadedConfig};
 use crate::demo::{DemoPlan, SimWorld};
@@ -68,6 +68,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             run_in_paused_runtime(demo(*args, argv))
         }
         Command::Demo(args) => run_in_runtime(demo(*args, argv)),
+        Command::Recheck(args) => run_in_runtime(recheck(*args, argv)),
         Command::Replay(args) => run_in_runtime(crate::replay::command::replay_command(&args)),
         Command::Report(args) => crate::replay::command::report_command(&args),
         Command::Config(args) => config_command(&args),
@@ -532,6 +533,14 @@ async fn present(
     if output.fail_on.contains(&FailOn::Alarm) && !state.alarms.is_empty() {
         return Ok(EXIT_ALARM);
     }
+    if output.fail_on.contains(&FailOn::Changed)
+        && state
+            .recheck
+            .as_ref()
+            .is_some_and(crate::recheck::Rechecker::changed)
+    {
+        return Ok(crate::error::EXIT_CHANGED);
+    }
     Ok(EXIT_OK)
 }
 
@@ -554,6 +563,147 @@ async fn stop_signal(also_terminate: bool) -> bool {
         _ = term.recv() => true,
         _ = hup.recv() => true,
     }
+}
+
+/// Default wait before a port that went silent in a re-check is probed again.
+const DEFAULT_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `scanwatch recheck`: the baseline's open ports first, on every host of the baseline (or the
+/// given subset), then with `--full` the rest of the original ports; each baseline port judged
+/// by the `Rechecker`, the scan held open until every one has its verdict.
+async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
+    let loaded = config::load(args.config.as_deref())?;
+    let theme = live_view_theme(&args.output, &loaded.config)?;
+    let baseline = crate::baseline::read_baseline(&args.baseline)?;
+    let mut stderr = io::stderr();
+    for note in &baseline.notes {
+        let _ = writeln!(stderr, "scanwatch: note: baseline: {note}");
+    }
+    let subset = if args.targets.is_empty() {
+        None
+    } else {
+        let specs = targets::parse_target_args(&args.targets)
+            .map_err(|e| Failure::usage(format!("targets: {e}")))?;
+        Some(targets::resolved_without_lookup(specs).map_err(|name| {
+            Failure::usage(format!(
+                "target `{name}` is a name; a re-check's targets pick baseline hosts by address"
+            ))
+        })?)
+    };
+    let mut open: std::collections::BTreeMap<std::net::IpAddr, std::collections::BTreeSet<u16>> =
+        std::collections::BTreeMap::new();
+    for host in &baseline.hosts {
+        if subset
+            .as_ref()
+            .is_some_and(|specs| !specs.iter().any(|s| s.contains(host.addr)))
+        {
+            continue;
+        }
+        open.entry(host.addr).or_default().extend(&host.open);
+    }
+    if open.is_empty() {
+        return Err(Failure::usage(match subset {
+            Some(_) => format!(
+                "none of the targets is a host of the baseline {}",
+                args.baseline.display()
+            ),
+            None => format!("the baseline {} names no host", args.baseline.display()),
+        }));
+    }
+    let first: std::collections::BTreeSet<u16> = open.values().flatten().copied().collect();
+    let mut ports: Vec<u16> = first.iter().copied().collect();
+    if args.full {
+        let rest = match &baseline.scanned_ports {
+            Some(p) => p.clone(),
+            None => ports::top_ports(1000).map_err(Failure::usage)?,
+        };
+        ports.extend(rest.into_iter().filter(|p| !first.contains(p)));
+    }
+    if ports.is_empty() {
+        return Err(Failure::usage(format!(
+            "the baseline {} has no open port on the hosts to re-check; --full probes the original ports",
+            args.baseline.display()
+        )));
+    }
+    let hosts: Vec<std::net::IpAddr> = open.keys().copied().collect();
+    let targets: Vec<String> = hosts.iter().map(ToString::to_string).collect();
+    let cooldown = args.cooldown.unwrap_or(DEFAULT_COOLDOWN);
+    let rechecker = crate::recheck::Rechecker::new(
+        open,
+        u64::try_from(cooldown.as_micros()).unwrap_or(u64::MAX),
+    );
+    let mut params = pacing(&args.pacing, &loaded.config.scan)?;
+    let budget = rlimit::raise_nofile_limit();
+    let open_now = rlimit::open_fd_count().unwrap_or(16);
+    let (concurrency, warning) =
+        rlimit::clamp_concurrency(params.concurrency, budget, open_now, rlimit::FD_RESERVE);
+    if let Some(warning) = warning {
+        let _ = writeln!(stderr, "scanwatch: warning: {warning}");
+    }
+    params.concurrency = concurrency;
+    let (max_concurrency, _) =
+        rlimit::clamp_concurrency(u32::MAX, budget, open_now, rlimit::FD_RESERVE);
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let banner_wait = args.banner_wait.unwrap_or(loaded.config.scan.banner_wait);
+    let mut opts = headless_options(
+        &args.output,
+        &args.pacing,
+        &loaded.config,
+        targets.clone(),
+        Vec::new(),
+        Some(banner_wait),
+    );
+    opts.recheck = Some(rechecker.clone());
+    let mut live = live_options(&args.output, &args.pacing, &loaded.config, theme, &targets)?;
+    if let Some(live) = &mut live {
+        live.recheck = Some(rechecker);
+    }
+    let report = create_report_file(&args.output, ScanKind::Connect, argv.clone())?.map(|mut r| {
+        r.meta.targets = targets.clone();
+        r.meta.ports = ports.clone();
+        r
+    });
+    let mut header = SessionHeader::new(
+        SessionMode::Recheck,
+        argv,
+        targets,
+        &params,
+        seed,
+        loaded.config.alarm,
+    );
+    header.banner_wait_us = Some(u64::try_from(banner_wait.as_micros()).unwrap_or(u64::MAX));
+    header.auto_throttle = opts.auto_throttle;
+    let session = open_session(&args.logs, &header, live.is_none())?;
+    if let (Some(live), Some(session)) = (&mut live, &session) {
+        live.session = Some(session.file_name());
+    }
+    let plan = ScanPlan::for_addrs(hosts, ports, seed).with_first(first.len() as u32);
+    let options = EngineOptions {
+        limits: ControlLimits {
+            max_concurrency,
+            ..ControlLimits::default()
+        },
+        host_count_later: None,
+    };
+    let report = report.map(PendingReport::started_now);
+    let running = engine::start(
+        TcpConnect::with_banner_wait(banner_wait),
+        plan,
+        params,
+        options,
+    );
+    // Open until every baseline port has its verdict (the re-probes after the cool-down).
+    running.control.hold();
+    present(
+        &running.control,
+        running.events,
+        opts,
+        live,
+        report,
+        &args.output,
+        session,
+    )
+    .await
 }
 
 async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {

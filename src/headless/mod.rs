@@ -72,7 +72,9 @@ pub async fn run<W: Write, E: Write>(
 ) -> Result<ScanState, Failure> {
     let mut printer = Printer {
         monitor: match &opts.recheck {
-            Some(recheck) => Monitor::with_thresholds(opts.thresholds).with_recheck(recheck.clone()),
+            Some(recheck) => {
+                Monitor::with_thresholds(opts.thresholds).with_recheck(recheck.clone())
+            }
             None => Monitor::with_thresholds(opts.thresholds),
         },
         opts,

@@ -82,7 +82,11 @@ pub fn recheck_section(out: &mut String, state: &ScanState) {
     };
     let counts = recheck.counts();
     let n = |v: Verdict| counts.get(&v).copied().unwrap_or(0);
-    let baseline = recheck.checks().values().filter(|c| c.verdict != Verdict::New).count();
+    let baseline = recheck
+        .checks()
+        .values()
+        .filter(|c| c.verdict != Verdict::New)
+        .count();
     let _ = writeln!(
         out,
         "Re-check against the baseline: {baseline} ports open in the baseline: {} still open, {} now closed, {} now silent (port blocked), {} now silent (host silent), {} not decided; {} new open ports",
@@ -101,7 +105,11 @@ pub fn recheck_section(out: &mut String, state: &ScanState) {
             out,
             "  {addr} {port}/tcp {}: {}",
             check.verdict.as_str(),
-            if check.evidence.is_empty() { "no result yet" } else { &check.evidence }
+            if check.evidence.is_empty() {
+                "no result yet"
+            } else {
+                &check.evidence
+            }
         );
     }
     out.push('\n');

@@ -16,6 +16,9 @@ pub enum Rule {
     /// Every packet to `host` is dropped, from the start.
     /// (iptables: `-A INPUT -d H -j DROP`.)
     DropAll { host: Ipv4Addr },
+    /// Every packet to one port of `host` is dropped (a new firewall rule for one service).
+    /// (iptables: `-A INPUT -d H -p tcp --dport P -j DROP`.)
+    DropPort { host: Ipv4Addr, port: u16 },
     /// An IPS shun: once SYNs to `host` from a source come faster than `per_second` beyond a
     /// burst of `burst`, that source is banned for `ban`: every packet from it to `host` is
     /// dropped, whatever its pace. (iptables `recent`: `-A INPUT -d H -m recent --name shun
@@ -72,6 +75,7 @@ impl Rule {
     pub fn host(&self) -> Ipv4Addr {
         match self {
             Rule::DropAll { host }
+            | Rule::DropPort { host, .. }
             | Rule::Shun { host, .. }
             | Rule::SynRateLimit { host, .. }
             | Rule::RstRateLimit { host, .. }
@@ -102,6 +106,10 @@ impl Rule {
         let id = set_id(host);
         match self {
             Rule::DropAll { .. } => vec![(Hook::Input, format!("ip daddr {host} counter drop"))],
+            Rule::DropPort { port, .. } => vec![(
+                Hook::Input,
+                format!("ip daddr {host} tcp dport {port} counter drop"),
+            )],
             Rule::Shun {
                 per_second,
                 burst,
