@@ -788,7 +788,6 @@ mod tests {
             &["demo", "--speed", "0"],
             &["demo", "--speed", "fast"],
             &["demo", "--scenario", "shun", "--scenario-file", "x.toml"],
-            &["scan", "--fail-on", "changed", "x"],
             &["scan", "--fail-on", "", "x"],
             &["demo", "--fail-on", "ALARMS"],
             &["scan", "--session", "a", "--no-session", "x"],

@@ -160,7 +160,18 @@ struct ScanSetup {
     target_texts: Vec<String>,
 }
 
+/// `--fail-on changed` means something only for a re-check.
+fn only_for_recheck(output: &OutputArgs, command: &str) -> Result<(), Failure> {
+    if output.fail_on.contains(&FailOn::Changed) {
+        return Err(Failure::usage(format!(
+            "--fail-on changed applies to `scanwatch recheck` (a baseline's ports), not to `scanwatch {command}`; --fail-on alarm does"
+        )));
+    }
+    Ok(())
+}
+
 async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
+    only_for_recheck(&args.output, "scan")?;
     let loaded = config::load(args.config.as_deref())?;
     let theme = live_view_theme(&args.output, &loaded.config)?;
     let setup = prepare(&args, &loaded).await?;
@@ -713,6 +724,7 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
         }
         return Ok(EXIT_OK);
     }
+    only_for_recheck(&args.output, "demo")?;
     let loaded = config::load(args.config.as_deref())?;
     let theme = live_view_theme(&args.output, &loaded.config)?;
     let scenario = match &args.scenario_file {

@@ -105,7 +105,7 @@ fn help_teaches_usage_and_exit_codes() {
         "--auto-throttle",
         "--no-auto-throttle",
         "--fail-on",
-        "alarm: any interference alarm was raised: exit 3",
+        "alarm:   any interference alarm was raised: exit 3",
         "3    with --fail-on alarm",
         "[alarm]",
     ] {
@@ -759,15 +759,15 @@ fn fail_on_alarm_exits_3_when_an_alarm_was_raised() {
 
     assert_usage_error(
         &["demo", "--fail-on", "changed"],
-        "invalid value 'changed' for '--fail-on <CONDITION>'",
+        "--fail-on changed applies to `scanwatch recheck`",
     );
     assert_usage_error(
-        &["demo", "--fail-on", "changed"],
-        "[possible values: alarm]",
+        &["scan", "127.0.0.1", "--fail-on", "changed"],
+        "not to `scanwatch scan`",
     );
     assert_usage_error(
         &["scan", "127.0.0.1", "--fail-on", "alarm,bogus"],
-        "possible values: alarm",
+        "possible values: alarm, changed",
     );
     assert_usage_error(&["scan", "127.0.0.1", "--fail-on"], "--fail-on");
 }

@@ -41,7 +41,7 @@ fn scanwatch(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 /// The line of the re-check section about `host` `port`, e.g. `127.0.0.2 21002/tcp now closed: …`.
-fn verdict_line<'a>(out: &'a str, host: Ipv4Addr, port: u16) -> &'a str {
+fn verdict_line(out: &str, host: Ipv4Addr, port: u16) -> &str {
     let key = format!("  {host} {port}/tcp ");
     out.lines()
         .find(|l| l.starts_with(&key))
