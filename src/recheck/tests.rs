@@ -149,3 +149,47 @@ async fn a_silent_port_is_called_only_after_its_cool_down() {
         "an RST is called at once"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_live_view_shows_the_baseline_and_can_show_only_changes() {
+    use crate::tui::{Action, App, TuiOptions};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let state = recheck(3_000_000).await;
+    let opts = TuiOptions::default();
+    let mut app = App::new(&opts, None);
+    app.refresh_index(&state, std::time::Instant::now(), true);
+    let screen = |app: &App| {
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        terminal
+            .draw(|frame| crate::tui::draw(frame, app, &state))
+            .unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let mut text = String::new();
+        for y in 0..buffer.area.height {
+            for x in 0..buffer.area.width {
+                text.push_str(buffer[(x, y)].symbol());
+            }
+            text.push('\n');
+        }
+        text
+    };
+    let all = screen(&app);
+    assert!(all.contains("BASELINE"), "{all}");
+    assert!(all.contains("✗ now closed: RST"), "{all}");
+    assert!(all.contains("✗ now silent (port blocked)"), "{all}");
+    assert!(all.contains("+ new"), "{all}");
+    assert!(
+        all.contains("3 changed"),
+        "the hosts table counts changes: {all}"
+    );
+    let ssh_row = |text: &str| text.lines().any(|l| l.contains("   22 open"));
+    assert!(ssh_row(&all), "22 is still open and listed: {all}");
+
+    app.dispatch(Action::ChangesOnly, &state);
+    assert!(app.changes_only);
+    let changes = screen(&app);
+    assert!(!ssh_row(&changes), "only changes: {changes}");
+    assert!(changes.contains("✗ now closed: RST"), "{changes}");
+    assert!(changes.contains("+ new"), "{changes}");
+}

@@ -48,11 +48,13 @@ pub enum Action {
     PreviousAlarm,
     /// Replay: jump to the end of the recording.
     JumpToEnd,
+    /// Re-check: show only hosts and ports that changed since the baseline.
+    ChangesOnly,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Quit,
         Action::Help,
         Action::FocusNext,
@@ -80,6 +82,7 @@ impl Action {
         Action::NextAlarm,
         Action::PreviousAlarm,
         Action::JumpToEnd,
+        Action::ChangesOnly,
     ];
 
     /// Every action's name, in the order of [`Action::ALL`].
@@ -123,6 +126,7 @@ impl Action {
             Action::NextAlarm => "next_alarm",
             Action::PreviousAlarm => "previous_alarm",
             Action::JumpToEnd => "jump_to_end",
+            Action::ChangesOnly => "changes_only",
         }
     }
 
@@ -158,6 +162,7 @@ impl Action {
             Action::NextAlarm => "replay: jump to the next alarm",
             Action::PreviousAlarm => "replay: jump back to the previous alarm",
             Action::JumpToEnd => "replay: jump to the end of the recording",
+            Action::ChangesOnly => "re-check: show only what changed since the baseline",
         }
     }
 }

@@ -162,6 +162,8 @@ pub struct App {
     pub viewport: Viewport,
     /// Set when the view plays a recorded session instead of steering a live scan.
     pub replay: Option<ReplayStatus>,
+    /// Re-check: only hosts and ports that changed since the baseline.
+    pub changes_only: bool,
     /// Replay commands from keys, for the replay loop to carry out.
     replay_commands: Vec<ReplayCommand>,
 }
@@ -234,6 +236,7 @@ impl App {
             quit: false,
             viewport: Viewport::default(),
             replay: None,
+            changes_only: false,
             replay_commands: Vec::new(),
         }
     }
@@ -312,6 +315,16 @@ impl App {
         self.index_seen = mark;
         self.scopes = AlarmScopes::new(state);
         self.index = build_index(state, &self.filter, self.sort, &self.scopes);
+        if self.changes_only
+            && let Some(recheck) = &state.recheck
+        {
+            self.index.retain(|id| {
+                state
+                    .hosts
+                    .get(id)
+                    .is_some_and(|h| crate::tui::facts::recheck_changes(recheck, h.addr) > 0)
+            });
+        }
         self.hosts_up = state.hosts.values().filter(|h| h.is_up()).count();
         self.index_built = Some(now);
         self.index_stale = false;
@@ -501,6 +514,20 @@ impl App {
                     self.theme_index = (self.theme_index + 1) % self.themes.len();
                     let text = format!("theme {}", self.theme().name);
                     self.say(text);
+                }
+            }
+            Action::ChangesOnly => {
+                if state.recheck.is_some() {
+                    self.changes_only = !self.changes_only;
+                    self.index_stale = true;
+                    let text = if self.changes_only {
+                        "showing only what changed since the baseline"
+                    } else {
+                        "showing every host and port"
+                    };
+                    self.say(text.into());
+                } else {
+                    self.say("only a re-check has a baseline to compare with".into());
                 }
             }
             Action::NextAlarm | Action::PreviousAlarm | Action::JumpToEnd => {

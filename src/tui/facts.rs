@@ -157,6 +157,8 @@ pub fn eta_s(state: &ScanState, rate: f64) -> Option<f64> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PortRow<'a> {
     Open(&'a OpenPort),
+    /// A re-check: a port open in the baseline, not open now, and its verdict.
+    Recheck(u16, &'a crate::recheck::PortCheck),
     /// Ports counted, not listed: how many, their state and reason, whether suspect.
     Counted {
         count: u64,
@@ -308,4 +310,13 @@ mod tests {
         assert!(!scope_contains(&range, "::1".parse().unwrap()));
         assert!(!scope_contains(&Scope::Scan, a));
     }
+}
+
+/// How many of a host's ports changed since the baseline (re-check).
+pub fn recheck_changes(recheck: &crate::recheck::Rechecker, addr: std::net::IpAddr) -> usize {
+    recheck
+        .checks()
+        .range((addr, 0)..=(addr, u16::MAX))
+        .filter(|(_, c)| c.verdict.is_change())
+        .count()
 }

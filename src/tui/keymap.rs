@@ -454,6 +454,7 @@ pub fn default_bindings() -> Vec<(KeyChord, Action)> {
         (c('n'), NextAlarm),
         (c('N'), PreviousAlarm),
         (c('e'), JumpToEnd),
+        (c('C'), ChangesOnly),
     ]
 }
 

@@ -107,7 +107,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         .max("ADDRESS".len());
     let alarm_w = visible
         .iter()
-        .map(|h| alarm_text(h).len())
+        .map(|h| {
+            let changed = state
+                .recheck
+                .as_ref()
+                .map_or(0, |r| facts::recheck_changes(r, h.addr));
+            alarm_text(h).len() + if changed > 0 { 12 } else { 0 }
+        })
         .max()
         .unwrap_or(0)
         .max("ALARM".len());
@@ -166,8 +172,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
     }
     for (row, host) in visible.iter().enumerate() {
         let selected = offset + row == app.selected_pos() && app.selected() == Some(host.id);
-        let alarm = alarm_text(host);
+        let mut alarm = alarm_text(host);
         let health = facts::health(host, !alarm.is_empty());
+        // A re-check: how many of the host's ports changed since the baseline.
+        if let Some(recheck) = &state.recheck {
+            let changes = facts::recheck_changes(recheck, host.addr);
+            if changes > 0 {
+                alarm = format!("{changes} changed {alarm}");
+            }
+        }
         let mut r = RowBuilder::new(width);
         for &c in &columns {
             let w = width_of(c);

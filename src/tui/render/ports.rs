@@ -26,6 +26,7 @@ const BANNER_CHARS: usize = 4 * banner::BANNER_MAX;
 enum Col {
     Port,
     Mark,
+    Baseline,
     State,
     Reason,
     Connect,
@@ -33,17 +34,19 @@ enum Col {
     Banner,
 }
 
-const PRIORITY: [Col; 7] = [
+const PRIORITY: [Col; 8] = [
     Col::Port,
     Col::State,
     Col::Mark,
+    Col::Baseline,
     Col::Connect,
     Col::Service,
     Col::Banner,
     Col::Reason,
 ];
-const ORDER: [Col; 7] = [
+const ORDER: [Col; 8] = [
     Col::Port,
+    Col::Baseline,
     Col::State,
     Col::Reason,
     Col::Connect,
@@ -83,14 +86,42 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         .alarm_scopes()
         .kinds(host.addr)
         .contains(&AlarmKind::Deception);
+    let recheck = state.recheck.as_ref();
+    // A re-check: the baseline's ports that are not open now come first, with their verdict.
+    let changed: Vec<(u16, &crate::recheck::PortCheck)> = recheck
+        .map(|r| {
+            r.checks()
+                .range((host.addr, 0)..=(host.addr, u16::MAX))
+                .filter(|(_, c)| {
+                    !matches!(
+                        c.verdict,
+                        crate::recheck::Verdict::StillOpen | crate::recheck::Verdict::New
+                    )
+                })
+                .map(|((_, p), c)| (*p, c))
+                .collect()
+        })
+        .unwrap_or_default();
+    let in_baseline = |port: u16| {
+        recheck.is_some_and(|r| {
+            r.checks()
+                .get(&(host.addr, port))
+                .is_some_and(|c| c.verdict != crate::recheck::Verdict::New)
+        })
+    };
     let mut open: Vec<&OpenPort> = host.open_ports.iter().collect();
     open.sort_unstable_by_key(|p| p.port);
-    let counted = facts::counted_rows(host);
-    let total = open.len() + counted.len();
+    let mut counted = facts::counted_rows(host);
+    if app.changes_only && recheck.is_some() {
+        open.retain(|p| !in_baseline(p.port));
+        counted.clear();
+    }
+    let total = changed.len() + open.len() + counted.len();
     let offset = app.ports_scroll.min(total.saturating_sub(rows));
-    let visible: Vec<PortRow> = open
+    let visible: Vec<PortRow> = changed
         .iter()
-        .map(|p| PortRow::Open(p))
+        .map(|(port, check)| PortRow::Recheck(*port, check))
+        .chain(open.iter().map(|p| PortRow::Open(p)))
         .chain(counted)
         .skip(offset)
         .take(rows)
@@ -101,6 +132,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         match c {
             Col::Port => 5,
             Col::Mark => 1,
+            Col::Baseline => {
+                if recheck.is_some() {
+                    8
+                } else {
+                    0
+                }
+            }
             Col::State => 8,
             Col::Reason => 12,
             Col::Connect => 6,
@@ -111,6 +149,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
     let mut used = 0;
     let mut shown = Vec::new();
     for c in PRIORITY {
+        if c == Col::Baseline && recheck.is_none() {
+            continue;
+        }
         let w = widths(c) + usize::from(!shown.is_empty());
         if used + w <= width {
             used += w;
@@ -126,6 +167,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
         let (text, right) = match c {
             Col::Port => ("PORT", true),
             Col::Mark => ("", false),
+            Col::Baseline => ("BASELINE", false),
             Col::State => ("STATE", false),
             Col::Reason => ("REASON", false),
             Col::Connect => ("CONN", true),
@@ -150,6 +192,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
                         Col::Mark => {
                             r.cell(if suspect { "?" } else { "" }, w, false, theme.suspect)
                         }
+                        Col::Baseline => {
+                            if in_baseline(p.port) {
+                                r.cell("open", w, false, theme.dim)
+                            } else if recheck.is_some() {
+                                r.cell("+ new", w, false, theme.warn)
+                            } else {
+                                r.cell("", w, false, theme.dim)
+                            }
+                        }
                         Col::State => r.cell("open", w, false, theme.open),
                         Col::Reason => {
                             let reason = if p.attempt > 1 {
@@ -172,6 +223,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, state: &ScanState) {
                         }
                     }
                 }
+            }
+            PortRow::Recheck(port, check) => {
+                use crate::recheck::Verdict;
+                let style = match check.verdict {
+                    Verdict::NowClosed => theme.closed,
+                    Verdict::SilentPort | Verdict::SilentHost => theme.bad,
+                    _ => theme.dim,
+                };
+                r.cell(&port.to_string(), widths(Col::Port), true, theme.base);
+                if columns.contains(&Col::Baseline) {
+                    r.cell("open", widths(Col::Baseline), false, theme.dim);
+                }
+                let text = format!("✗ {}: {}", check.verdict.as_str(), check.evidence);
+                r.cell(&text, width, false, style);
             }
             PortRow::Counted {
                 count,
