@@ -242,6 +242,15 @@ pub fn rate_text(rate: Option<f64>) -> String {
     }
 }
 
+/// How many of a host's ports changed since the baseline (re-check).
+pub fn recheck_changes(recheck: &crate::recheck::Rechecker, addr: std::net::IpAddr) -> usize {
+    recheck
+        .checks()
+        .range((addr, 0)..=(addr, u16::MAX))
+        .filter(|(_, c)| c.verdict.is_change())
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -310,13 +319,4 @@ mod tests {
         assert!(!scope_contains(&range, "::1".parse().unwrap()));
         assert!(!scope_contains(&Scope::Scan, a));
     }
-}
-
-/// How many of a host's ports changed since the baseline (re-check).
-pub fn recheck_changes(recheck: &crate::recheck::Rechecker, addr: std::net::IpAddr) -> usize {
-    recheck
-        .checks()
-        .range((addr, 0)..=(addr, u16::MAX))
-        .filter(|(_, c)| c.verdict.is_change())
-        .count()
 }
