@@ -1065,7 +1065,7 @@ fn bad_keys_and_ui_sections_exit_2_naming_the_line_and_key() {
     }
     std::fs::write(
         &path,
-        "[keys]\nconcurrency_down = \"c\"\ncycle_theme = \"C\"\nquit = [\"q\", \"esc\"]\n\n[ui]\nfps = 10\n",
+        "[keys]\nconcurrency_down = \"c\"\ncycle_theme = \"T\"\nquit = [\"q\", \"esc\"]\n\n[ui]\nfps = 10\n",
     )
     .unwrap();
     let out = run(&["config", "--check", "--config", p]);
