@@ -87,6 +87,7 @@ fn recheck_tells_a_closed_port_a_dropped_port_a_silent_host_and_a_new_port_apart
             ]);
             lab.listen(CHANGING, &[NEW]);
 
+            let report = dir.path().join("recheck.json");
             let (code, out, stderr) = scanwatch(&[
                 "recheck",
                 "--baseline",
@@ -100,6 +101,8 @@ fn recheck_tells_a_closed_port_a_dropped_port_a_silent_host_and_a_new_port_apart
                 "0",
                 "--fail-on",
                 "changed",
+                "-o",
+                report.to_str().unwrap(),
             ]);
             println!("{REPORT_PREFIX}recheck:\n{out}");
             assert_eq!(
@@ -129,6 +132,21 @@ fn recheck_tells_a_closed_port_a_dropped_port_a_silent_host_and_a_new_port_apart
             }
             assert!(verdict_line(&out, CHANGING, NEW).contains("new"), "{out}");
             assert!(out.contains("RECHECK 127.0.0.2"), "{out}");
+            // The report says the same: the diff section of --output.
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+            assert_eq!(report["recheck"]["changed"], true, "{report}");
+            let verdict_of = |host: Ipv4Addr, port: u16| {
+                report["recheck"]["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["host"] == host.to_string() && p["port"] == port)
+                    .map(|p| p["verdict"].as_str().unwrap().to_string())
+            };
+            assert_eq!(verdict_of(CHANGING, STAYS).as_deref(), Some("still open"));
+            assert_eq!(verdict_of(CHANGING, CLOSES).as_deref(), Some("now closed"));
+            assert_eq!(verdict_of(CHANGING, NEW).as_deref(), Some("new"));
             assert!(out.contains("RECHECK 127.0.0.3"), "{out}");
         },
     );

@@ -64,6 +64,48 @@ struct Document<'a> {
     silent_hosts_not_listed: u64,
     alarms: Vec<AlarmOut>,
     params: ParamsSection,
+    /// A re-check's diff against its baseline (only for `scanwatch recheck`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recheck: Option<RecheckOut>,
+}
+
+/// Every port of a re-check with its verdict, and the counts by verdict.
+#[derive(Debug, Serialize)]
+struct RecheckOut {
+    counts: std::collections::BTreeMap<&'static str, usize>,
+    changed: bool,
+    ports: Vec<RecheckPortOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct RecheckPortOut {
+    host: IpAddr,
+    port: u16,
+    verdict: &'static str,
+    evidence: String,
+    decided_us: Option<u64>,
+}
+
+fn recheck_out(recheck: &crate::recheck::Rechecker) -> RecheckOut {
+    RecheckOut {
+        counts: recheck
+            .counts()
+            .into_iter()
+            .map(|(v, n)| (v.as_str(), n))
+            .collect(),
+        changed: recheck.changed(),
+        ports: recheck
+            .checks()
+            .iter()
+            .map(|((host, port), c)| RecheckPortOut {
+                host: *host,
+                port: *port,
+                verdict: c.verdict.as_str(),
+                evidence: c.evidence.clone(),
+                decided_us: c.decided_us,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -230,6 +272,7 @@ fn document<'a>(input: &'a ReportInput<'_>) -> Document<'a> {
             .collect(),
         silent_hosts_not_listed: silent_not_listed(state),
         alarms: state.alarms.iter().map(AlarmOut::from).collect(),
+        recheck: state.recheck.as_ref().map(recheck_out),
         params: ParamsSection {
             initial: state.plan.map(|p| ParamsOut::from(&p.initial)),
             last: state.params.as_ref().map(ParamsOut::from),

@@ -33,6 +33,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
         host_section(&mut out, host);
     }
     silent_hosts_section(&mut out, state);
+    crate::headless::text::recheck_section(&mut out, state);
     alarms_timeline(&mut out, input);
     parameter_changes(&mut out, input);
     latency_table(&mut out, input);
