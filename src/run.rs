@@ -639,10 +639,12 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
     let hosts: Vec<std::net::IpAddr> = open.keys().copied().collect();
     let targets: Vec<String> = hosts.iter().map(ToString::to_string).collect();
     let cooldown = args.cooldown.unwrap_or(DEFAULT_COOLDOWN);
-    let rechecker = crate::recheck::Rechecker::new(
-        open,
-        u64::try_from(cooldown.as_micros()).unwrap_or(u64::MAX),
-    );
+    let cooldown_us = u64::try_from(cooldown.as_micros()).unwrap_or(u64::MAX);
+    let record = crate::session::RecheckRecord {
+        baseline: open.clone(),
+        cooldown_us,
+    };
+    let rechecker = crate::recheck::Rechecker::new(open, cooldown_us);
     let mut params = pacing(&args.pacing, &loaded.config.scan)?;
     let budget = rlimit::raise_nofile_limit();
     let open_now = rlimit::open_fd_count().unwrap_or(16);
@@ -684,6 +686,7 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
     );
     header.banner_wait_us = Some(u64::try_from(banner_wait.as_micros()).unwrap_or(u64::MAX));
     header.auto_throttle = opts.auto_throttle;
+    header.recheck = Some(record);
     let session = open_session(&args.logs, &header, live.is_none())?;
     if let (Some(live), Some(session)) = (&mut live, &session) {
         live.session = Some(session.file_name());

@@ -264,3 +264,43 @@ fn the_shards_of_a_loopback_scan_report_as_one_scan() {
     );
     drop(listeners);
 }
+
+#[test]
+fn a_recheck_session_replays_and_reports_with_its_verdicts() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = path(dir.path(), "baseline.txt");
+    std::fs::write(&baseline, format!("127.0.0.1:{open}\n127.0.0.1:{closed}\n")).unwrap();
+    let log = path(dir.path(), "recheck.jsonl");
+    let out = run(&[
+        "recheck",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--headless",
+        "--banner-wait",
+        "0",
+        "--session",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let live = text(&out.stdout);
+    assert!(
+        live.contains(&format!("127.0.0.1 {closed}/tcp now closed")),
+        "{live}"
+    );
+    let replayed = run(&["replay", "--headless", log.to_str().unwrap()]);
+    assert_eq!(
+        text(&replayed.stdout),
+        live,
+        "the replay rebuilds the verdicts too"
+    );
+    let report = run(&["report", log.to_str().unwrap(), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["recheck"]["changed"], true, "{report}");
+    drop(listener);
+}

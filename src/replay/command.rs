@@ -22,6 +22,8 @@ pub struct Recording {
     /// The detector's thresholds of the first session (the others are warned about if they
     /// differ).
     pub thresholds: AlarmThresholds,
+    /// The first session's re-check, when it was one.
+    pub recheck: Option<crate::recheck::Rechecker>,
 }
 
 impl Recording {
@@ -60,7 +62,12 @@ impl Recording {
                 events: s.events.clone(),
             })
             .collect();
+        let recheck = sessions
+            .first()
+            .and_then(|s| s.header.recheck.as_ref())
+            .map(crate::session::RecheckRecord::rechecker);
         Ok(Recording {
+            recheck,
             events: merge(logs),
             sessions,
             thresholds,
@@ -101,7 +108,8 @@ impl Recording {
 
     /// The whole recording folded: the state the live run ended with.
     pub fn final_state(&self) -> crate::state::ScanState {
-        let mut replay = Replay::new(self.events.clone(), self.thresholds);
+        let mut replay =
+            Replay::of_recheck(self.events.clone(), self.thresholds, self.recheck.clone());
         replay.jump_to_end();
         replay.state().clone()
     }
@@ -147,7 +155,11 @@ pub async fn replay_command(args: &ReplayArgs) -> Result<i32, Failure> {
         session: Some(names.join(" + ")),
         ..TuiOptions::default()
     };
-    let mut replay = Replay::new(recording.events, recording.thresholds);
+    let mut replay = Replay::of_recheck(
+        recording.events,
+        recording.thresholds,
+        recording.recheck.clone(),
+    );
     replay.set_speed(args.speed);
     if args.paused {
         replay.toggle_pause();

@@ -43,6 +43,8 @@ pub struct Replay {
     paused: bool,
     monitor: Monitor,
     thresholds: crate::detector::AlarmThresholds,
+    /// The re-check the recording was, if it was one.
+    recheck: Option<crate::recheck::Rechecker>,
     /// When each alarm of the whole session was raised (µs), in order.
     alarm_times: Vec<u64>,
 }
@@ -51,6 +53,19 @@ impl Replay {
     /// A replay of `events` (in order) with the detector's `thresholds` of the recording, at
     /// the start, playing at speed 1.
     pub fn new(events: Vec<ScanEvent>, thresholds: crate::detector::AlarmThresholds) -> Self {
+        Replay::of_recheck(events, thresholds, None)
+    }
+
+    /// A replay of a re-check: its verdicts are rebuilt with the state.
+    pub fn of_recheck(
+        events: Vec<ScanEvent>,
+        thresholds: crate::detector::AlarmThresholds,
+        recheck: Option<crate::recheck::Rechecker>,
+    ) -> Self {
+        let fresh = || match &recheck {
+            Some(r) => Monitor::with_thresholds(thresholds).with_recheck(r.clone()),
+            None => Monitor::with_thresholds(thresholds),
+        };
         let mut last = 0;
         let times: Vec<u64> = events
             .iter()
@@ -60,7 +75,7 @@ impl Replay {
             })
             .collect();
         // When each alarm appears while playing: the time of the event that raised it.
-        let mut whole = Monitor::with_thresholds(thresholds);
+        let mut whole = fresh();
         let mut alarm_times = Vec::new();
         for (event, &t) in events.iter().zip(&times) {
             let before = whole.state().alarms.len();
@@ -76,8 +91,9 @@ impl Replay {
             position_us: 0.0,
             speed: 1.0,
             paused: false,
-            monitor: Monitor::with_thresholds(thresholds),
+            monitor: fresh(),
             thresholds,
+            recheck: recheck.clone(),
             alarm_times,
         };
         // The plan lines at time 0 belong to the start.
@@ -165,7 +181,10 @@ impl Replay {
         let t_us = t_us.min(self.end_us());
         let folded_until = self.cursor.checked_sub(1).map(|i| self.times[i]);
         if folded_until.is_some_and(|t| t > t_us) {
-            self.monitor = Monitor::with_thresholds(self.thresholds);
+            self.monitor = match &self.recheck {
+                Some(r) => Monitor::with_thresholds(self.thresholds).with_recheck(r.clone()),
+                None => Monitor::with_thresholds(self.thresholds),
+            };
             self.cursor = 0;
         }
         self.position_us = t_us as f64;

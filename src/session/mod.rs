@@ -126,9 +126,36 @@ pub struct SessionHeader {
     /// `I/N` when the scan took one shard of the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// A re-check's baseline (its open ports by host) and cool-down, so that reading the log
+    /// back rebuilds the verdicts too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<RecheckRecord>,
+}
+
+/// What a re-check compared with, as its session log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecheckRecord {
+    pub baseline: std::collections::BTreeMap<std::net::IpAddr, std::collections::BTreeSet<u16>>,
+    pub cooldown_us: u64,
+}
+
+impl RecheckRecord {
+    /// A fresh `Rechecker` for this baseline.
+    pub fn rechecker(&self) -> crate::recheck::Rechecker {
+        crate::recheck::Rechecker::new(self.baseline.clone(), self.cooldown_us)
+    }
 }
 
 impl SessionHeader {
+    /// A `Monitor` as the live run had it: its thresholds, and its re-check when it was one.
+    pub fn monitor(&self) -> crate::monitor::Monitor {
+        let monitor = crate::monitor::Monitor::with_thresholds(self.thresholds);
+        match &self.recheck {
+            Some(r) => monitor.with_recheck(r.rechecker()),
+            None => monitor,
+        }
+    }
+
     /// A header stamped with the current wall-clock time; the optional fields are left empty.
     pub fn new(
         mode: SessionMode,
@@ -155,6 +182,7 @@ impl SessionHeader {
             banner_wait_us: None,
             auto_throttle: false,
             shard: None,
+            recheck: None,
         }
     }
 }

@@ -272,6 +272,7 @@ fn placeholder_header() -> SessionHeader {
         banner_wait_us: None,
         auto_throttle: false,
         shard: None,
+        recheck: None,
     }
 }
 
@@ -294,7 +295,7 @@ impl Session {
     /// Feeds every event to a fresh `Monitor` with the header's thresholds: the state and
     /// alarms of the live run, as far as the log goes.
     pub fn replay(&self) -> Monitor {
-        let mut monitor = Monitor::with_thresholds(self.header.thresholds);
+        let mut monitor = self.header.monitor();
         for event in &self.events {
             monitor.apply(event);
             // The live run sent these to the engine; their answers are in the log.
