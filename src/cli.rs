@@ -20,8 +20,9 @@ Exit codes:
        (the results are printed first)
   4    (recheck) with --fail-on changed: a port open in the baseline is not open now, or a
        new port is open (the results are printed first)
-  130  interrupted (Ctrl-C), or the live view was quit before the scan finished: the
-       partial results are printed (and written to --output, marked partial) first";
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP), or the live view was quit before the scan
+       finished: the partial results are printed (and written to --output, marked partial)
+       first";
 
 const SCAN_EXAMPLES: &str = "\
 Examples:

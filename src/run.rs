@@ -477,9 +477,8 @@ async fn present(
     {
         let control = control.clone();
         let interrupted = Arc::clone(&interrupted);
-        let also_terminate = live.is_some();
         tokio::spawn(async move {
-            if stop_signal(also_terminate).await {
+            if stop_signal().await {
                 interrupted.store(true, Ordering::SeqCst);
                 control.stop();
             }
@@ -555,14 +554,12 @@ async fn present(
     Ok(EXIT_OK)
 }
 
-/// Resolves when Ctrl-C arrives (true), or with `also_terminate` SIGTERM or SIGHUP too: the
-/// live view must restore the terminal before the process ends. False when no signal can be
-/// waited for.
-async fn stop_signal(also_terminate: bool) -> bool {
+/// Resolves when Ctrl-C, SIGTERM or SIGHUP arrives (true): each ends a scan as cleanly as the
+/// others, headless or live (the live view restores the terminal first), with the results
+/// printed and the session log closed with an `interrupted` end line. False when no signal can
+/// be waited for.
+async fn stop_signal() -> bool {
     use tokio::signal::unix::{SignalKind, signal};
-    if !also_terminate {
-        return tokio::signal::ctrl_c().await.is_ok();
-    }
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),

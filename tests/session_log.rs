@@ -664,6 +664,17 @@ fn log_level_comes_from_the_option_or_the_environment() {
 
 #[test]
 fn ctrl_c_closes_the_log_with_every_event_and_an_end_line() {
+    interrupt_closes_the_log(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_closes_the_log_like_ctrl_c() {
+    interrupt_closes_the_log(libc::SIGTERM);
+}
+
+/// A headless demo stopped by `signal` after 1.5 s: exit 130, the partial results printed, and
+/// a session log with every event and an `interrupted` end line.
+fn interrupt_closes_the_log(signal: libc::c_int) {
     let state = tempfile::tempdir().unwrap();
     let path = state.path().join("interrupted.jsonl");
     let child = scanwatch(state.path())
@@ -680,9 +691,9 @@ fn ctrl_c_closes_the_log_with_every_event_and_an_end_line() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: sending SIGINT to our own child process.
+    // SAFETY: sending a signal to our own child process.
     unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        libc::kill(child.id() as libc::pid_t, signal);
     }
     let out = child.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
