@@ -258,3 +258,37 @@ fn a_replay_plays_jumps_to_alarms_and_quits_cleanly() {
     let exit_line = after.lines().find(|l| l.contains("EXIT=")).unwrap();
     assert_eq!(exit_line.trim_end(), "EXIT=0");
 }
+
+#[test]
+fn a_terminal_shrunk_to_10x5_and_back_keeps_the_view_alive() {
+    if !tmux_available() {
+        assert!(
+            std::env::var("SCANWATCH_REQUIRE_TMUX").as_deref() != Ok("1"),
+            "tmux is required (SCANWATCH_REQUIRE_TMUX=1) but not installed"
+        );
+        println!("skipped: tmux is not installed");
+        return;
+    }
+    let logs = tempfile::tempdir().unwrap();
+    let command = format!(
+        "TERM=xterm-256color XDG_CONFIG_HOME=/nonexistent XDG_STATE_HOME={} {} demo --scenario healthy --seed 1 --speed 1 --no-session; echo EXIT=$?; sleep 60",
+        logs.path().display(),
+        env!("CARGO_BIN_EXE_scanwatch"),
+    );
+    let tmux = Tmux::start("resize", 120, 36, &command);
+    let wait = Duration::from_secs(20);
+    tmux.wait_for(wait, "the status bar", |s| s.contains("concurrency "));
+    let _ = tmux.run(&["resize-window", "-t", "e2e", "-x", "10", "-y", "5"]);
+    // Too small: the view says how big it must be (what fits of it in 10 columns).
+    tmux.wait_for(wait, "the size notice", |s| {
+        s.contains("scanwatch") && !s.contains("concurrency ")
+    });
+    let _ = tmux.run(&["resize-window", "-t", "e2e", "-x", "120", "-y", "36"]);
+    tmux.wait_for(wait, "the panes again", |s| {
+        s.contains("concurrency ") && s.contains("Hosts")
+    });
+    tmux.keys("q");
+    let after = tmux.wait_for(wait, "the exit code", |s| s.contains("EXIT="));
+    assert_eq!(tmux.format("#{alternate_on}"), "0");
+    assert!(after.contains("EXIT=130"), "{after}");
+}
