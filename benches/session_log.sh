@@ -34,25 +34,9 @@ export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
 unset SCANWATCH_LOG
 
 # 50 listeners: a few well-known ports and 47 spread over the range (fixed seed: same every run).
-python3 - "$work/ports" <<'PY' &
-import random, socket, sys, time
-rng = random.Random(7)
-ports = {22, 80, 443}
-while len(ports) < 50:
-    ports.add(rng.randrange(1, 65536))
-socks = []
-for p in sorted(ports):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", p))
-    s.listen(1024)
-    socks.append(s)
-with open(sys.argv[1], "w") as f:
-    f.write(",".join(str(p) for p in sorted(ports)) + "\n")
-time.sleep(3600)
-PY
-listener_pid=$!
-for _ in $(seq 50); do [ -s "$work/ports" ] && break; sleep 0.1; done
+# 50 listeners on 127.0.0.1 (see loopback_lab.sh).
+source "$here/benches/loopback_lab.sh"
+start_listeners "$work"
 
 measure() { # name, args...: appends "wall_s cpu_s" (user + system) to $work/name.times
     local name=$1; shift
