@@ -97,6 +97,20 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// True when tmux is here; otherwise says the test is skipped, or fails when CI requires tmux
+/// (`SCANWATCH_REQUIRE_TMUX=1`).
+fn tmux_or_skip() -> bool {
+    if tmux_available() {
+        return true;
+    }
+    assert!(
+        std::env::var("SCANWATCH_REQUIRE_TMUX").as_deref() != Ok("1"),
+        "tmux is required (SCANWATCH_REQUIRE_TMUX=1) but not installed"
+    );
+    println!("skipped: tmux is not installed");
+    false
+}
+
 /// The number after `label` in the status bar, e.g. `concurrency 50` → "50".
 fn value_after<'a>(screen: &'a str, label: &str) -> Option<&'a str> {
     let at = screen.find(label)? + label.len();
@@ -105,12 +119,7 @@ fn value_after<'a>(screen: &'a str, label: &str) -> Option<&'a str> {
 
 #[test]
 fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
-    if !tmux_available() {
-        assert!(
-            std::env::var("SCANWATCH_REQUIRE_TMUX").as_deref() != Ok("1"),
-            "tmux is required (SCANWATCH_REQUIRE_TMUX=1) but not installed"
-        );
-        println!("skipped: tmux is not installed");
+    if !tmux_or_skip() {
         return;
     }
     let logs = tempfile::tempdir().unwrap();
@@ -197,12 +206,7 @@ fn keys_change_the_running_scan_and_quit_restores_the_terminal() {
 
 #[test]
 fn a_replay_plays_jumps_to_alarms_and_quits_cleanly() {
-    if !tmux_available() {
-        assert!(
-            std::env::var("SCANWATCH_REQUIRE_TMUX").as_deref() != Ok("1"),
-            "tmux is required (SCANWATCH_REQUIRE_TMUX=1) but not installed"
-        );
-        println!("skipped: tmux is not installed");
+    if !tmux_or_skip() {
         return;
     }
     let logs = tempfile::tempdir().unwrap();
@@ -261,12 +265,7 @@ fn a_replay_plays_jumps_to_alarms_and_quits_cleanly() {
 
 #[test]
 fn a_terminal_shrunk_to_10x5_and_back_keeps_the_view_alive() {
-    if !tmux_available() {
-        assert!(
-            std::env::var("SCANWATCH_REQUIRE_TMUX").as_deref() != Ok("1"),
-            "tmux is required (SCANWATCH_REQUIRE_TMUX=1) but not installed"
-        );
-        println!("skipped: tmux is not installed");
+    if !tmux_or_skip() {
         return;
     }
     let logs = tempfile::tempdir().unwrap();
