@@ -160,6 +160,21 @@ struct ScanSetup {
     target_texts: Vec<String>,
 }
 
+/// Raises the open-file limit to its hard limit and fits `concurrency` into it (warning on
+/// stderr when it had to be lowered). Returns the concurrency to start with and the most the
+/// live keys may raise it to.
+fn fit_to_open_files(concurrency: u32) -> (u32, u32) {
+    let budget = rlimit::raise_nofile_limit();
+    let open_now = rlimit::open_fd_count().unwrap_or(16);
+    let (fitted, warning) =
+        rlimit::clamp_concurrency(concurrency, budget, open_now, rlimit::FD_RESERVE);
+    if let Some(warning) = warning {
+        eprintln!("scanwatch: warning: {warning}");
+    }
+    let (max, _) = rlimit::clamp_concurrency(u32::MAX, budget, open_now, rlimit::FD_RESERVE);
+    (fitted, max)
+}
+
 /// `--fail-on changed` means something only for a re-check.
 fn only_for_recheck(output: &OutputArgs, command: &str) -> Result<(), Failure> {
     if output.fail_on.contains(&FailOn::Changed) {
@@ -180,19 +195,7 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
         let _ = writeln!(stderr, "scanwatch: warning: {note}");
     }
 
-    let budget = rlimit::raise_nofile_limit();
-    let open_now = rlimit::open_fd_count().unwrap_or(16);
-    let (concurrency, warning) = rlimit::clamp_concurrency(
-        setup.params.concurrency,
-        budget,
-        open_now,
-        rlimit::FD_RESERVE,
-    );
-    if let Some(warning) = warning {
-        let _ = writeln!(stderr, "scanwatch: warning: {warning}");
-    }
-    let (max_concurrency, _) =
-        rlimit::clamp_concurrency(u32::MAX, budget, open_now, rlimit::FD_RESERVE);
+    let (concurrency, max_concurrency) = fit_to_open_files(setup.params.concurrency);
     let params = ScanParams {
         concurrency,
         ..setup.params
@@ -643,16 +646,8 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
     };
     let rechecker = crate::recheck::Rechecker::new(open, cooldown_us);
     let mut params = pacing(&args.pacing, &loaded.config.scan)?;
-    let budget = rlimit::raise_nofile_limit();
-    let open_now = rlimit::open_fd_count().unwrap_or(16);
-    let (concurrency, warning) =
-        rlimit::clamp_concurrency(params.concurrency, budget, open_now, rlimit::FD_RESERVE);
-    if let Some(warning) = warning {
-        let _ = writeln!(stderr, "scanwatch: warning: {warning}");
-    }
+    let (concurrency, max_concurrency) = fit_to_open_files(params.concurrency);
     params.concurrency = concurrency;
-    let (max_concurrency, _) =
-        rlimit::clamp_concurrency(u32::MAX, budget, open_now, rlimit::FD_RESERVE);
     let seed = args.seed.unwrap_or_else(random_seed);
     let banner_wait = args.banner_wait.unwrap_or(loaded.config.scan.banner_wait);
     let mut opts = headless_options(
