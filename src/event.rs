@@ -224,3 +224,18 @@ pub enum ScanEvent {
     /// The scan finished.
     Finished { reason: FinishReason, t_us: u64 },
 }
+
+impl ScanEvent {
+    /// Scan time of the event, µs; `None` for the plan lines (`Started`, `PlanCounted`),
+    /// which belong to the moment before them.
+    pub fn time_us(&self) -> Option<u64> {
+        match self {
+            ScanEvent::Started { .. } | ScanEvent::PlanCounted { .. } => None,
+            ScanEvent::HostStarted { t_us, .. }
+            | ScanEvent::HostDone { t_us, .. }
+            | ScanEvent::ParamsChanged { t_us, .. }
+            | ScanEvent::Finished { t_us, .. } => Some(*t_us),
+            ScanEvent::Probe(r) | ScanEvent::LocalError(r) | ScanEvent::Sentinel(r) => Some(r.t_us),
+        }
+    }
+}

@@ -46,6 +46,19 @@ impl Monitor {
         }
     }
 
+    /// A Monitor with the detector's `thresholds`, and a re-check's `recheck` when the scan is
+    /// one: what the live loops, a replay and a session log's reader all start from.
+    pub fn for_scan(
+        thresholds: AlarmThresholds,
+        recheck: Option<crate::recheck::Rechecker>,
+    ) -> Self {
+        let monitor = Monitor::with_thresholds(thresholds);
+        match recheck {
+            Some(r) => monitor.with_recheck(r),
+            None => monitor,
+        }
+    }
+
     /// Makes this scan a re-check of a baseline: every event is fed to `rechecker` too, its
     /// verdicts are in the state, and its RECHECK alarms join the detector's.
     pub fn with_recheck(mut self, rechecker: crate::recheck::Rechecker) -> Self {

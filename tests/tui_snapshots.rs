@@ -5,7 +5,6 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use scanwatch::demo::{DemoPlan, run_lockstep, suggested_params};
-use scanwatch::event::ScanEvent;
 use scanwatch::monitor::Monitor;
 use scanwatch::sim::builtin;
 use scanwatch::state::ScanState;
@@ -15,17 +14,6 @@ use scanwatch::tui::{App, TuiOptions, draw};
 /// cleared at about 34 s.
 const AT_US: u64 = 20_000_000;
 const SEED: u64 = 1;
-
-fn event_time(event: &ScanEvent) -> Option<u64> {
-    match event {
-        ScanEvent::Started { .. } | ScanEvent::PlanCounted { .. } => None,
-        ScanEvent::HostStarted { t_us, .. }
-        | ScanEvent::HostDone { t_us, .. }
-        | ScanEvent::ParamsChanged { t_us, .. }
-        | ScanEvent::Finished { t_us, .. } => Some(*t_us),
-        ScanEvent::Probe(r) | ScanEvent::LocalError(r) | ScanEvent::Sentinel(r) => Some(r.t_us),
-    }
-}
 
 /// The state the live view had at `AT_US`: the scan runs in lockstep with its Monitor, and a
 /// second Monitor folds the same events up to that moment.
@@ -37,7 +25,7 @@ async fn shun_state() -> (ScanState, Vec<String>) {
     let mut at = Monitor::new();
     let mut past = false;
     run_lockstep(&plan, SEED, suggested_params(&scenario), &mut live, |e| {
-        past |= event_time(e).is_some_and(|t| t > AT_US);
+        past |= e.time_us().is_some_and(|t| t > AT_US);
         if !past {
             at.apply(e);
         }

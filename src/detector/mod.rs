@@ -267,18 +267,6 @@ fn rebaseline(host: &mut HostSignals, th: AlarmThresholds) {
     host.silent_confirmed = None;
 }
 
-/// The scan time an event carries, if any.
-fn event_time(event: &ScanEvent) -> Option<u64> {
-    match event {
-        ScanEvent::Probe(r) | ScanEvent::Sentinel(r) | ScanEvent::LocalError(r) => Some(r.t_us),
-        ScanEvent::HostStarted { t_us, .. }
-        | ScanEvent::HostDone { t_us, .. }
-        | ScanEvent::ParamsChanged { t_us, .. }
-        | ScanEvent::Finished { t_us, .. } => Some(*t_us),
-        _ => None,
-    }
-}
-
 /// The timeout probability the CUSUM tests for: the configured target, or halfway from the
 /// baseline to certainty when the baseline is already high.
 fn target(configured: f64, baseline: f64) -> f64 {
@@ -348,7 +336,7 @@ impl Detector {
 
     /// Folds one event; returns how many alarms it raised.
     pub fn observe(&mut self, event: &ScanEvent) -> usize {
-        if let Some(t) = event_time(event) {
+        if let Some(t) = event.time_us() {
             self.now_us = self.now_us.max(t);
         }
         let before = self.alarms.len();
@@ -384,7 +372,7 @@ impl Detector {
             }
             _ => {}
         }
-        if let Some(t_us) = event_time(event) {
+        if let Some(t_us) = event.time_us() {
             let finished = matches!(event, ScanEvent::Finished { .. });
             self.resolve_silences(t_us, finished);
         }

@@ -71,12 +71,7 @@ pub async fn run<W: Write, E: Write>(
     mut session: Option<&mut SessionWriter>,
 ) -> Result<ScanState, Failure> {
     let mut printer = Printer {
-        monitor: match &opts.recheck {
-            Some(recheck) => {
-                Monitor::with_thresholds(opts.thresholds).with_recheck(recheck.clone())
-            }
-            None => Monitor::with_thresholds(opts.thresholds),
-        },
+        monitor: Monitor::for_scan(opts.thresholds, opts.recheck.clone()),
         opts,
         meter: ProgressMeter::default(),
         started: Instant::now(),

@@ -66,24 +66,10 @@ async fn recheck(cooldown_us: u64) -> crate::state::ScanState {
     let mut monitor = Monitor::new().with_recheck(Rechecker::new(baseline(), cooldown_us));
     while let Some(event) = running.events.recv().await {
         monitor.apply(&event);
-        for request in monitor.take_sentinel_requests() {
-            running.control.sentinel(request);
-        }
-        for (request, delay_us) in monitor.take_delayed_requests() {
-            running
-                .control
-                .sentinel_after(request, Duration::from_micros(delay_us));
-        }
+        // As the live loops do: re-probes to the engine, the hold released once decided.
+        monitor.forward_requests(&running.control);
         if monitor.state().now_us > 120_000_000 {
             running.control.stop();
-        }
-        if monitor
-            .state()
-            .recheck
-            .as_ref()
-            .is_some_and(Rechecker::all_decided)
-        {
-            running.control.release();
         }
     }
     monitor.into_state()

@@ -11,8 +11,6 @@ use std::net::IpAddr;
 
 use crate::event::{FinishReason, HostId, ScanEvent};
 
-use super::event_time;
-
 /// One log's events, and when it started relative to the earliest log (µs).
 #[derive(Debug, Clone)]
 pub struct SessionEvents {
@@ -32,7 +30,7 @@ pub fn merge(mut logs: Vec<SessionEvents>) -> Vec<ScanEvent> {
     for (li, log) in logs.iter().enumerate() {
         let mut last = 0;
         for (ei, event) in log.events.iter().enumerate() {
-            last = event_time(event).unwrap_or(last).max(last);
+            last = event.time_us().unwrap_or(last).max(last);
             timed.push((last.saturating_add(log.start_offset_us), li, ei));
         }
     }

@@ -17,18 +17,6 @@ pub use merge::{SessionEvents, merge};
 pub const MIN_SPEED: f64 = 0.25;
 pub const MAX_SPEED: f64 = 64.0;
 
-/// Scan time of an event; `None` for the plan lines, which belong to the moment before them.
-pub fn event_time(event: &ScanEvent) -> Option<u64> {
-    match event {
-        ScanEvent::Probe(r) | ScanEvent::Sentinel(r) | ScanEvent::LocalError(r) => Some(r.t_us),
-        ScanEvent::HostStarted { t_us, .. }
-        | ScanEvent::HostDone { t_us, .. }
-        | ScanEvent::ParamsChanged { t_us, .. }
-        | ScanEvent::Finished { t_us, .. } => Some(*t_us),
-        ScanEvent::Started { .. } | ScanEvent::PlanCounted { .. } => None,
-    }
-}
-
 /// A recorded scan being played back: its events, where the playhead is, how fast it moves,
 /// and the state folded up to the playhead.
 pub struct Replay {
@@ -62,15 +50,12 @@ impl Replay {
         thresholds: crate::detector::AlarmThresholds,
         recheck: Option<crate::recheck::Rechecker>,
     ) -> Self {
-        let fresh = || match &recheck {
-            Some(r) => Monitor::with_thresholds(thresholds).with_recheck(r.clone()),
-            None => Monitor::with_thresholds(thresholds),
-        };
+        let fresh = || Monitor::for_scan(thresholds, recheck.clone());
         let mut last = 0;
         let times: Vec<u64> = events
             .iter()
             .map(|e| {
-                last = event_time(e).unwrap_or(last).max(last);
+                last = e.time_us().unwrap_or(last).max(last);
                 last
             })
             .collect();
@@ -181,10 +166,7 @@ impl Replay {
         let t_us = t_us.min(self.end_us());
         let folded_until = self.cursor.checked_sub(1).map(|i| self.times[i]);
         if folded_until.is_some_and(|t| t > t_us) {
-            self.monitor = match &self.recheck {
-                Some(r) => Monitor::with_thresholds(self.thresholds).with_recheck(r.clone()),
-                None => Monitor::with_thresholds(self.thresholds),
-            };
+            self.monitor = Monitor::for_scan(self.thresholds, self.recheck.clone());
             self.cursor = 0;
         }
         self.position_us = t_us as f64;

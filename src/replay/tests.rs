@@ -167,7 +167,11 @@ async fn shards_merge_into_the_whole_scan() {
         v
     };
     assert_eq!(open(state), open(&whole));
-    let times: Vec<u64> = replay.events.iter().filter_map(event_time).collect();
+    let times: Vec<u64> = replay
+        .events
+        .iter()
+        .filter_map(ScanEvent::time_us)
+        .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
     assert!(state.alarms.iter().all(|a| a.kind != AlarmKind::Shun));
 }

@@ -149,11 +149,10 @@ impl RecheckRecord {
 impl SessionHeader {
     /// A `Monitor` as the live run had it: its thresholds, and its re-check when it was one.
     pub fn monitor(&self) -> crate::monitor::Monitor {
-        let monitor = crate::monitor::Monitor::with_thresholds(self.thresholds);
-        match &self.recheck {
-            Some(r) => monitor.with_recheck(r.rechecker()),
-            None => monitor,
-        }
+        crate::monitor::Monitor::for_scan(
+            self.thresholds,
+            self.recheck.as_ref().map(RecheckRecord::rechecker),
+        )
     }
 
     /// A header stamped with the current wall-clock time; the optional fields are left empty.
@@ -261,18 +260,6 @@ pub enum Entry {
     Alarm(AlarmRecord),
     /// The closing line.
     End(SessionEnd),
-}
-
-/// The scan time of an event, µs (`Started` has none: it is the scan's time zero).
-pub fn event_time_us(event: &ScanEvent) -> Option<u64> {
-    match event {
-        ScanEvent::Started { .. } | ScanEvent::PlanCounted { .. } => None,
-        ScanEvent::HostStarted { t_us, .. }
-        | ScanEvent::HostDone { t_us, .. }
-        | ScanEvent::ParamsChanged { t_us, .. }
-        | ScanEvent::Finished { t_us, .. } => Some(*t_us),
-        ScanEvent::Probe(r) | ScanEvent::LocalError(r) | ScanEvent::Sentinel(r) => Some(r.t_us),
-    }
 }
 
 /// The reason a `Finished` event gives, as an end reason.

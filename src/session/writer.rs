@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 use super::codec::{self, HostAddrs};
-use super::{AlarmChange, EndReason, SessionEnd, SessionHeader, event_time_us, paths};
+use super::{AlarmChange, EndReason, SessionEnd, SessionHeader, paths};
 use crate::detector::Alarm;
 use crate::event::ScanEvent;
 use crate::state::OutcomeCounts;
@@ -236,7 +236,7 @@ impl SessionWriter {
         codec::encode_event(&mut self.buf, event, &mut self.hosts);
         self.lines_sent += 1;
         self.events += 1;
-        if let Some(t) = event_time_us(event) {
+        if let Some(t) = event.time_us() {
             self.last_t_us = self.last_t_us.max(t);
         }
         if let ScanEvent::Probe(r) = event {

@@ -102,10 +102,7 @@ where
     B: Backend,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
-    let mut monitor = Monitor::with_thresholds(opts.thresholds);
-    if let Some(recheck) = &opts.recheck {
-        monitor = monitor.with_recheck(recheck.clone());
-    }
+    let mut monitor = Monitor::for_scan(opts.thresholds, opts.recheck.clone());
     let mut app = App::new(opts, Some(control.clone()));
     let fps = opts.fps.clamp(1, 240);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / fps);
