@@ -42,8 +42,8 @@ pub struct TuiOutcome {
     pub quit_early: bool,
 }
 
-/// Restores the terminal when dropped, whichever way the loop ends.
-struct RestoreTerminal;
+/// Restores the terminal when dropped, whichever way the loop ends (the replay view's too).
+pub(super) struct RestoreTerminal;
 
 impl Drop for RestoreTerminal {
     fn drop(&mut self) {
@@ -218,7 +218,8 @@ fn log_batch(
     pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
 }
 
-fn draw<B: Backend>(
+/// Draws one frame of the panes (the replay view's too).
+pub(super) fn draw<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &App,
     state: &ScanState,

@@ -14,18 +14,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::TuiOptions;
 use super::app::{App, ReplayCommand, ReplayStatus};
+use super::event_loop::{RestoreTerminal, draw};
 use crate::error::Failure;
 use crate::replay::Replay;
 use crate::state::ScanState;
-
-/// Restores the terminal when dropped, whichever way the view ends.
-struct RestoreTerminal;
-
-impl Drop for RestoreTerminal {
-    fn drop(&mut self) {
-        ratatui::restore();
-    }
-}
 
 /// Plays `replay` on the terminal until the user quits; returns the state at that moment.
 pub async fn run(replay: Replay, opts: &TuiOptions) -> Result<ScanState, Failure> {
@@ -125,17 +117,6 @@ fn carry_out(command: ReplayCommand, replay: &mut Replay, app: &mut App) {
         }
         ReplayCommand::End => replay.jump_to_end(),
     }
-}
-
-fn draw<B: Backend>(
-    terminal: &mut Terminal<B>,
-    app: &App,
-    state: &ScanState,
-) -> Result<(), Failure> {
-    terminal
-        .draw(|frame| super::render::draw(frame, app, state))
-        .map(|_| ())
-        .map_err(|e| Failure::runtime(format!("cannot draw the replay: {e}")))
 }
 
 #[cfg(test)]
