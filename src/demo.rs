@@ -85,9 +85,7 @@ pub async fn run_lockstep(
     );
     while let Some(event) = running.events.recv().await {
         monitor.apply(&event);
-        for request in monitor.take_sentinel_requests() {
-            running.control.sentinel(request);
-        }
+        monitor.forward_requests(&running.control);
         on_event(&event);
     }
 }

@@ -90,6 +90,15 @@ impl Monitor {
             .unwrap_or_default()
     }
 
+    /// Folds one event of a recorded run (a session log, a replay): the re-probes the detector
+    /// or a re-check would ask for are dropped, the live run sent them and their answers are
+    /// among the recorded events.
+    pub fn apply_recorded(&mut self, event: &ScanEvent) {
+        self.apply(event);
+        drop(self.take_sentinel_requests());
+        drop(self.take_delayed_requests());
+    }
+
     /// Sends the re-probes the detector and a re-check want through `control` (the delayed ones
     /// after their delay), and lets a re-check's held scan finish once every baseline port
     /// has its verdict.

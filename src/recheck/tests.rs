@@ -43,6 +43,12 @@ fn baseline() -> BTreeMap<IpAddr, BTreeSet<u16>> {
 /// The re-check as the command runs it: the scan held open until every baseline port has its
 /// verdict, the re-probes sent, in lockstep.
 async fn recheck(cooldown_us: u64) -> crate::state::ScanState {
+    recorded_recheck(cooldown_us).await.0
+}
+
+/// `recheck`, and every event it folded.
+async fn recorded_recheck(cooldown_us: u64) -> (crate::state::ScanState, Vec<ScanEvent>) {
+    let mut events = Vec::new();
     let scenario = parse_scenario(CHANGED, "test").unwrap();
     let plan = DemoPlan::new(scenario.clone()).unwrap();
     let hosts: Vec<IpAddr> = baseline().keys().copied().collect();
@@ -65,6 +71,7 @@ async fn recheck(cooldown_us: u64) -> crate::state::ScanState {
     running.control.hold();
     let mut monitor = Monitor::new().with_recheck(Rechecker::new(baseline(), cooldown_us));
     while let Some(event) = running.events.recv().await {
+        events.push(event.clone());
         monitor.apply(&event);
         // As the live loops do: re-probes to the engine, the hold released once decided.
         monitor.forward_requests(&running.control);
@@ -72,7 +79,7 @@ async fn recheck(cooldown_us: u64) -> crate::state::ScanState {
             running.control.stop();
         }
     }
-    monitor.into_state()
+    (monitor.into_state(), events)
 }
 
 fn verdict(state: &crate::state::ScanState, addr: &str, port: u16) -> Verdict {
@@ -178,4 +185,17 @@ async fn the_live_view_shows_the_baseline_and_can_show_only_changes() {
     assert!(!ssh_row(&changes), "only changes: {changes}");
     assert!(changes.contains("✗ now closed: RST"), "{changes}");
     assert!(changes.contains("+ new"), "{changes}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn folding_the_recorded_events_rebuilds_the_live_verdicts_exactly() {
+    let (live, events) = recorded_recheck(3_000_000).await;
+    let mut replayed = Monitor::for_scan(
+        crate::detector::AlarmThresholds::default(),
+        Some(Rechecker::new(baseline(), 3_000_000)),
+    );
+    for event in &events {
+        replayed.apply_recorded(event);
+    }
+    assert_eq!(replayed.into_state(), live);
 }

@@ -10,12 +10,14 @@ use crate::config;
 use crate::detector::AlarmThresholds;
 use crate::error::{EXIT_OK, Failure};
 use crate::event::ScanEvent;
+use crate::monitor::Monitor;
 use crate::report::{ReportFile, ReportInput, ReportMeta, ScanKind, write_report};
 use crate::session::{Session, SessionMode, read_session};
 use crate::tui::{self, KeyMap, TuiOptions};
 
 /// Recorded sessions read and merged into one stream of events.
 pub struct Recording {
+    /// The sessions read, for their headers, paths and notes (their events are in `events`).
     pub sessions: Vec<Session>,
     /// Every event of every session, on one clock (see `merge`).
     pub events: Vec<ScanEvent>,
@@ -56,10 +58,11 @@ impl Recording {
             .min()
             .unwrap_or(0);
         let logs = sessions
-            .iter()
+            .iter_mut()
             .map(|s| SessionEvents {
                 start_offset_us: s.header.started_unix_us - earliest,
-                events: s.events.clone(),
+                // Moved, not copied: only the headers are needed from here on.
+                events: std::mem::take(&mut s.events),
             })
             .collect();
         let recheck = sessions
@@ -108,10 +111,11 @@ impl Recording {
 
     /// The whole recording folded: the state the live run ended with.
     pub fn final_state(&self) -> crate::state::ScanState {
-        let mut replay =
-            Replay::of_recheck(self.events.clone(), self.thresholds, self.recheck.clone());
-        replay.jump_to_end();
-        replay.state().clone()
+        let mut monitor = Monitor::for_scan(self.thresholds, self.recheck.clone());
+        for event in &self.events {
+            monitor.apply_recorded(event);
+        }
+        monitor.into_state()
     }
 }
 

@@ -64,8 +64,7 @@ impl Replay {
         let mut alarm_times = Vec::new();
         for (event, &t) in events.iter().zip(&times) {
             let before = whole.state().alarms.len();
-            whole.apply(event);
-            let _ = whole.take_sentinel_requests();
+            whole.apply_recorded(event);
             let raised = whole.state().alarms.len().saturating_sub(before);
             alarm_times.extend(std::iter::repeat_n(t, raised));
         }
@@ -209,8 +208,7 @@ impl Replay {
     /// Folds every event up to and including scan time `t_us`.
     fn fold_to(&mut self, t_us: u64) {
         while self.cursor < self.events.len() && self.times[self.cursor] <= t_us {
-            self.monitor.apply(&self.events[self.cursor]);
-            let _ = self.monitor.take_sentinel_requests();
+            self.monitor.apply_recorded(&self.events[self.cursor]);
             self.cursor += 1;
         }
     }
