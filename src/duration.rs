@@ -18,26 +18,57 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{text}` does not start with a number; write e.g. 500ms, 2s or 1m"
         ));
     }
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{number}` in `{text}` is not a number"))?;
-    let scale = match unit.trim() {
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
+    let unit_ns: u128 = match unit.trim() {
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "" | "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
         other => {
             return Err(format!(
                 "unknown unit `{other}` in `{text}`; use us, ms, s, m or h"
             ));
         }
     };
-    let secs = value * scale;
-    if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("`{text}` is too long"));
+    let nanos = exact_nanos(number, unit_ns)
+        .ok_or_else(|| format!("`{number}` in `{text}` is not a number"))?;
+    match nanos {
+        Some(nanos) if nanos <= MAX_NANOS => Ok(Duration::from_nanos_u128(nanos)),
+        _ => Err(format!("`{text}` is too long")),
     }
-    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The longest duration accepted: a billion seconds (about 31 years).
+const MAX_NANOS: u128 = 1_000_000_000 * 1_000_000_000;
+
+/// `number` (digits with at most one `.`) times `unit_ns`, in whole nanoseconds, computed
+/// exactly in decimal (a binary float would turn `222220222220ms` into 222220222219999us).
+/// Digits below a nanosecond are dropped. `None` when `number` is not a number; `Some(None)`
+/// when it is too large to hold.
+fn exact_nanos(number: &str, unit_ns: u128) -> Option<Option<u128>> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+        return None;
+    }
+    let mut nanos: u128 = 0;
+    for digit in whole.bytes() {
+        let d = u128::from(digit - b'0');
+        nanos = match nanos.checked_mul(10).and_then(|n| n.checked_add(d)) {
+            // Anything past the limit is refused by the caller; stop before overflowing.
+            Some(n) if n <= MAX_NANOS => n,
+            _ => return Some(None),
+        };
+    }
+    let Some(mut nanos) = nanos.checked_mul(unit_ns) else {
+        return Some(None);
+    };
+    // unit_ns is at most 3.6e12, so 13 fraction digits reach below a nanosecond.
+    let mut scale = unit_ns;
+    for digit in fraction.bytes().take(13) {
+        scale /= 10;
+        nanos += u128::from(digit - b'0') * scale;
+    }
+    Some(Some(nanos))
 }
 
 /// Formats a duration the way `parse_duration` reads it back, in the largest exact unit.
@@ -109,7 +140,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms() {
-        for bad in ["", "ms", "2x", "1.2.3s", "-1s", "1e400s", "fast"] {
+        for bad in [
+            "", "ms", "2x", "1.2.3s", "-1s", "1e400s", "fast", ".", ".s", "1..2",
+        ] {
             let err = parse_duration(bad).unwrap_err();
             assert!(!err.is_empty(), "{bad}");
         }
@@ -117,6 +150,41 @@ mod tests {
             parse_duration("2x")
                 .unwrap_err()
                 .contains("unknown unit `x`")
+        );
+    }
+
+    #[test]
+    fn decimals_are_exact_and_limits_hold() {
+        // Found by the `durations` fuzz target: through an f64 this was 222220222219999us.
+        assert_eq!(
+            parse_duration("222220222220ms").unwrap(),
+            Duration::from_millis(222_220_222_220)
+        );
+        assert_eq!(parse_duration(".5s").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2.s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("0.1ms").unwrap(), Duration::from_micros(100));
+        assert_eq!(
+            parse_duration("0.0000000019s").unwrap(),
+            Duration::from_nanos(1)
+        );
+        assert_eq!(
+            parse_duration("1000000000").unwrap(),
+            Duration::from_secs(1_000_000_000)
+        );
+        assert!(
+            parse_duration("1000000000.1")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(
+            parse_duration("99999999999999999999999999999999999999999h")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(
+            parse_duration("16666667m")
+                .unwrap_err()
+                .contains("too long")
         );
     }
 

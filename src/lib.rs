@@ -15,6 +15,8 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headless;
 pub mod idmap;
 pub mod monitor;
