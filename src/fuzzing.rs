@@ -11,8 +11,11 @@ use std::io::Cursor;
 use std::path::Path;
 use std::str::FromStr;
 
+/// A parser's entry point: arbitrary bytes in, a panic on a finding.
+pub type Entry = fn(&[u8]);
+
 /// The parsers, by the name of their fuzz target and corpus folder.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Entry)] = &[
     ("targets", targets),
     ("ports", ports),
     ("durations", durations),
