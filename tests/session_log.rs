@@ -718,3 +718,73 @@ fn interrupt_closes_the_log(signal: libc::c_int) {
         "partial results printed"
     );
 }
+
+/// A full disk for real: the log on a 32 KiB tmpfs, mounted in a private mount namespace
+/// (`unshare -m`, root only). The scan runs to its end, its results are printed, the error names
+/// the log and says how many lines it holds, and the log holds exactly those lines: every record
+/// up to the failure, none lost without notice.
+#[test]
+fn a_full_tmpfs_under_the_log_is_an_error_naming_what_the_log_holds() {
+    let require = std::env::var("SCANWATCH_REQUIRE_NETNS").as_deref() == Ok("1");
+    let skip = |why: &str| {
+        assert!(!require, "SCANWATCH_REQUIRE_NETNS=1 but {why}");
+        eprintln!("skipped: {why}");
+    };
+    if unsafe { libc::geteuid() } != 0 {
+        return skip("not root: a tmpfs can only be mounted as root");
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mount = work.path().join("full");
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&mount).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let script = r#"
+        mount -t tmpfs -o size=32k scanwatch-full "$MOUNT" || exit 97
+        "$BIN" demo --scenario healthy --speed max --seed 1 --headless -q \
+            --session "$MOUNT/s.jsonl" >"$OUT/stdout" 2>"$OUT/stderr"
+        code=$?
+        cp "$MOUNT/s.jsonl" "$OUT/s.jsonl"
+        exit $code
+    "#;
+    let status = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script])
+        .env("MOUNT", &mount)
+        .env("OUT", &out)
+        .env("BIN", env!("CARGO_BIN_EXE_scanwatch"))
+        .env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test-config")
+        .env("XDG_STATE_HOME", work.path())
+        .env_remove("SCANWATCH_LOG")
+        .status();
+    let code = match status {
+        Ok(status) if status.code() == Some(97) => return skip("cannot mount a tmpfs here"),
+        Ok(status) => status.code(),
+        Err(e) => return skip(&format!("cannot run unshare: {e}")),
+    };
+    let stdout = std::fs::read_to_string(out.join("stdout")).unwrap();
+    let stderr = std::fs::read_to_string(out.join("stderr")).unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.contains("Scan report for"), "the results come first");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let held: u64 = stderr
+        .split("it holds the first ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no line count in: {stderr}"));
+    let log = std::fs::read(out.join("s.jsonl")).unwrap();
+    let complete_lines = log.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(
+        complete_lines, held,
+        "the message says {held} lines; the log has {complete_lines}"
+    );
+    assert!(
+        log.len() <= 32 * 1024,
+        "{} bytes on a 32 KiB tmpfs",
+        log.len()
+    );
+    // Every complete line reads: the header and the events up to the failure.
+    let session = read_session(&out.join("s.jsonl")).unwrap();
+    assert!(session.events.len() as u64 + 1 >= held - 1, "{held} lines");
+    assert!(session.end.is_none());
+}
