@@ -374,3 +374,133 @@ fn the_text_summary_shows_the_banner_made_safe() {
     assert!(line.ends_with(HOSTILE_SHOWN), "{line}");
     assert!(stdout.contains("BANNER"), "{stdout}");
 }
+
+/// A megabyte of hostile garbage: pseudo-random bytes salted with every kind of terminal escape
+/// (OSC title, screen clear, DCS, 8-bit CSI, bidi override, NUL, BEL, backspaces).
+fn garbage_megabyte() -> &'static [u8] {
+    const SALT: &[&[u8]] = &[
+        b"\x1b]0;pwned\x07",
+        b"\x1b[2J\x1b[H",
+        b"\x1bP+q544e\x1b\\",
+        b"\x9b31m",
+        "\u{202e}".as_bytes(),
+        b"\x00\x07\x08\x08\x08",
+        b"\x1b[?1049h",
+        b"\r\n",
+    ];
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while out.len() < 1 << 20 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let r = (x >> 33) as usize;
+        if r % 5 == 0 {
+            out.extend_from_slice(SALT[r % SALT.len()]);
+        } else {
+            out.push((r >> 8) as u8);
+        }
+    }
+    out.truncate(1 << 20);
+    Box::leak(out.into_boxed_slice())
+}
+
+/// Whether `s` holds a control character other than a line feed.
+fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// 1 MB of garbage full of escape sequences is shown safely everywhere it reaches: the text
+/// summary, the JSON lines, the session log's reports (text, CSV, nmap XML, JSON) and the live
+/// view's ports pane. The scanner reads at most 512 bytes of it and does not wait for the rest.
+#[test]
+fn a_megabyte_of_escape_laden_garbage_is_shown_safely_everywhere() {
+    let garbage = garbage_megabyte();
+    let port = serve(Behaviour::Banner(garbage));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("garbage.jsonl");
+    let started = Instant::now();
+    let out = scanwatch()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "--headless",
+            "-q",
+        ])
+        .args(["--session", log.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the scan hung on the garbage"
+    );
+    let stdout = String::from_utf8(out.stdout).expect("the summary is UTF-8");
+    assert!(!has_control(&stdout), "{stdout:?}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{port}/tcp")))
+        .unwrap_or_else(|| panic!("no line for the port in {stdout}"));
+    assert!(line.chars().count() < 200, "one bounded line: {line}");
+
+    // JSON lines: the shown banner has no control character; the raw bytes are capped.
+    let out = scanwatch()
+        .args(["scan", "127.0.0.1", "-p", &port.to_string(), "--json", "-q"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let probe: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "probe")
+        .unwrap();
+    let shown = probe["banner"].as_str().unwrap();
+    assert!(!has_control(shown) && !shown.contains('\n'), "{shown:?}");
+    let hex = probe["banner_hex"].as_str().unwrap();
+    let raw: String = garbage[..512].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, raw, "the first 512 bytes, raw");
+
+    // Reports made from the session log.
+    for format in ["text", "csv", "nmap-xml", "json"] {
+        let out = scanwatch()
+            .args(["report", log.to_str().unwrap(), "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        let report = String::from_utf8(out.stdout).unwrap_or_else(|_| panic!("{format}: UTF-8"));
+        assert!(
+            !report
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r'),
+            "{format}: {report:?}"
+        );
+        assert!(!report.contains("pwned\u{7}"), "{format}");
+    }
+
+    // The live view's ports pane, drawn from the log.
+    let state = scanwatch::session::read_session(&log)
+        .unwrap()
+        .replay()
+        .into_state();
+    let opts = scanwatch::tui::TuiOptions::default();
+    let mut app = scanwatch::tui::App::new(&opts, None);
+    app.refresh_index(&state, Instant::now(), true);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+    terminal
+        .draw(|frame| scanwatch::tui::draw(frame, &app, &state))
+        .unwrap();
+    let screen: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|cell| cell.symbol())
+        .collect();
+    assert!(!has_control(&screen), "a control character on screen");
+    assert!(
+        screen.contains(&format!("{port}")),
+        "the port is on screen: {screen}"
+    );
+}
