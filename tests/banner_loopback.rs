@@ -395,7 +395,7 @@ fn garbage_megabyte() -> &'static [u8] {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let r = (x >> 33) as usize;
-        if r % 5 == 0 {
+        if r.is_multiple_of(5) {
             out.extend_from_slice(SALT[r % SALT.len()]);
         } else {
             out.push((r >> 8) as u8);
