@@ -15,6 +15,8 @@ pub struct Monitor {
     /// `None` only to measure what the detector costs.
     detector: Option<Detector>,
     alarms_version: u64,
+    /// Events folded so far (reported to the engine by `forward_requests`).
+    applied: u64,
 }
 
 impl Default for Monitor {
@@ -33,6 +35,7 @@ impl Monitor {
             state: ScanState::default(),
             detector: Some(Detector::new(thresholds)),
             alarms_version: 0,
+            applied: 0,
         }
     }
 
@@ -43,6 +46,7 @@ impl Monitor {
             state: ScanState::default(),
             detector: None,
             alarms_version: 0,
+            applied: 0,
         }
     }
 
@@ -100,8 +104,9 @@ impl Monitor {
     }
 
     /// Sends the re-probes the detector and a re-check want through `control` (the delayed ones
-    /// after their delay), and lets a re-check's held scan finish once every baseline port
-    /// has its verdict.
+    /// after their delay), lets a re-check's held scan finish once every baseline port has its
+    /// verdict, and tells the engine how far the folding has got (`EngineControl::caught_up`),
+    /// so that a scan does not finish before the re-probes its last events call for are sent.
     pub fn forward_requests(&mut self, control: &crate::engine::EngineControl) {
         for request in self.take_sentinel_requests() {
             control.sentinel(request);
@@ -117,6 +122,7 @@ impl Monitor {
         {
             control.release();
         }
+        control.caught_up(self.applied);
     }
 
     pub fn state(&self) -> &ScanState {
@@ -129,6 +135,7 @@ impl Monitor {
 
     /// Folds one event.
     pub fn apply(&mut self, event: &ScanEvent) {
+        self.applied += 1;
         let recheck_alarms = match &mut self.state.recheck {
             Some(recheck) => {
                 let before = recheck.alarms().len();

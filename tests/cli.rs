@@ -1088,3 +1088,55 @@ fn the_default_config_documents_keys_and_ui() {
         assert!(config.contains(needle), "{needle:?} missing");
     }
 }
+
+/// A ban that starts in the last probes of the plan: the sentinels that confirm it are asked
+/// for after the plan's last probe, and the scan waits for them (`EngineControl::caught_up`)
+/// instead of finishing first, which left the change point unconfirmed and the ban unreported.
+/// Through the real headless loop, which folds events in batches, and in real time too.
+#[test]
+fn a_ban_in_the_last_probes_of_the_plan_is_still_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    for after in [990, 1000] {
+        let path = dir.path().join(format!("late-{after}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"
+name = "late"
+description = "a ban in the last probes of the plan"
+ports = "1-1024"
+timeout = "1s"
+concurrency = 20
+rate = 100
+
+[[hosts]]
+addr = "127.0.3.10"
+open = "22,80,443"
+latency = {{ median = "1ms", p99 = "5ms" }}
+
+[[hosts.behaviours]]
+kind = "shun"
+syns = 1
+window = "1s"
+ban = "300s"
+after_probes = {after}
+"#
+            ),
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        for seed in ["1", "2"] {
+            let (code, stdout, stderr) = demo(&["--scenario-file", file, "--seed", seed]);
+            assert_eq!(code, Some(0), "{stderr}");
+            let alarms = alarm_lines(&stderr);
+            assert_eq!(alarms.len(), 1, "after {after}, seed {seed}: {stderr}");
+            assert!(alarms[0].starts_with("ALARM SHUN 127.0.3.10"), "{stderr}");
+            assert!(stdout.contains("SHUN 127.0.3.10"), "{stdout}");
+        }
+    }
+    // In real time at 8x: the last events reach the headless loop in batches.
+    let file = dir.path().join("late-1000.toml");
+    let (code, _, stderr) = demo_at("8", &["--scenario-file", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(alarm_lines(&stderr).len(), 1, "{stderr}");
+}

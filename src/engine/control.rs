@@ -50,6 +50,7 @@ pub struct EngineControl {
     stop: CancellationToken,
     limits: ControlLimits,
     held: Arc<watch::Sender<bool>>,
+    seen: Arc<watch::Sender<Option<u64>>>,
 }
 
 /// The engine's side of the control channel.
@@ -58,6 +59,8 @@ pub(crate) struct ControlReceiver {
     pub sentinels: mpsc::UnboundedReceiver<SentinelRequest>,
     pub stop: CancellationToken,
     pub held: watch::Receiver<bool>,
+    /// Events the consumer has folded (`None` until it first says so).
+    pub seen: watch::Receiver<Option<u64>>,
 }
 
 impl EngineControl {
@@ -67,18 +70,21 @@ impl EngineControl {
         let (sentinel_tx, sentinel_rx) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let (held_tx, held_rx) = watch::channel(false);
+        let (seen_tx, seen_rx) = watch::channel(None);
         let control = EngineControl {
             params: Arc::new(tx),
             sentinels: sentinel_tx,
             stop: stop.clone(),
             limits,
             held: Arc::new(held_tx),
+            seen: Arc::new(seen_tx),
         };
         let receiver = ControlReceiver {
             params: rx,
             sentinels: sentinel_rx,
             stop,
             held: held_rx,
+            seen: seen_rx,
         };
         (control, receiver)
     }
@@ -161,6 +167,19 @@ impl EngineControl {
     /// cool-down), until `release`. Stopping ends it whatever the hold.
     pub fn hold(&self) {
         self.held.send_replace(true);
+    }
+
+    /// Tells the engine that the consumer has folded the first `events` events of the scan and
+    /// sent the re-probes they asked for (`Monitor::forward_requests` does). From the first
+    /// call on, a scan whose plan is done finishes only once the consumer has caught up and
+    /// every re-probe it asked for has been answered, so that the sentinels the last events
+    /// ask for (a ban that starts near the end of the plan) are still sent.
+    pub fn caught_up(&self, events: u64) {
+        self.seen.send_if_modified(|seen| {
+            let changed = *seen != Some(events);
+            *seen = Some(events);
+            changed
+        });
     }
 
     /// Lets a held scan finish once its plan and re-probes are done.

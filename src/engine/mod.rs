@@ -77,6 +77,7 @@ pub fn start<P: Prober>(
         prober,
         events: EventSink::new(tx),
         in_flight: AtomicU32::new(0),
+        sentinels_in_flight: AtomicU32::new(0),
         slot_freed: Notify::new(),
         timeout_us: AtomicU64::new(params.timeout.as_micros() as u64),
         retries: AtomicU32::new(params.retries),
@@ -119,6 +120,8 @@ struct Shared<P> {
     prober: P,
     events: EventSink,
     in_flight: AtomicU32,
+    /// Sentinel re-probes handed out and not yet reported.
+    sentinels_in_flight: AtomicU32,
     /// Signalled when probes finish, so the scheduler can hand out their slots.
     slot_freed: Notify,
     timeout_us: AtomicU64,
@@ -397,23 +400,42 @@ impl<P: Prober> Scheduler<P> {
             }
             self.refill_window().await;
             if self.window.is_empty() && self.plan_done {
-                if self.held() {
-                    self.wait(None).await;
-                    continue;
+                if self.may_finish() {
+                    return self.drain(FinishReason::Completed).await;
                 }
-                return self.drain(FinishReason::Completed).await;
+                self.wait(None).await;
+                continue;
             }
             let rate_wait = self.dispatch().await;
-            if self.window.is_empty() && self.plan_done && !self.held() {
+            if self.window.is_empty() && self.plan_done && self.may_finish() {
                 return self.drain(FinishReason::Completed).await;
             }
             self.wait(rate_wait).await;
         }
     }
 
-    /// Whether `EngineControl::hold` keeps the scan open after its plan is done.
-    fn held(&self) -> bool {
-        !self.control_gone && *self.ctl.held.borrow()
+    /// Whether a scan whose plan is done may finish: not held (`EngineControl::hold`), no
+    /// sentinel re-probe asked for or in flight, and the consumer, if it reports its progress
+    /// (`EngineControl::caught_up`), has folded every event, so that it has asked for every
+    /// re-probe those events call for.
+    fn may_finish(&mut self) -> bool {
+        if self.control_gone {
+            return true;
+        }
+        if *self.ctl.held.borrow() {
+            return false;
+        }
+        if !self.ctl.sentinels.is_empty() {
+            self.dispatch_sentinels();
+            self.lanes.flush();
+        }
+        if self.shared.sentinels_in_flight.load(Ordering::Acquire) > 0 {
+            return false;
+        }
+        match *self.ctl.seen.borrow() {
+            None => true,
+            Some(seen) => seen >= self.shared.events.pushed() || self.shared.events.consumer_gone(),
+        }
     }
 
     /// Applies parameter changes published through `EngineControl` and records them.
@@ -490,6 +512,9 @@ impl<P: Prober> Scheduler<P> {
         });
         let seq = self.seq;
         self.seq += 1;
+        self.shared
+            .sentinels_in_flight
+            .fetch_add(1, Ordering::AcqRel);
         self.lanes.push(Job {
             host: slot,
             port: request.port,
@@ -560,6 +585,7 @@ impl<P: Prober> Scheduler<P> {
         let params = &mut self.ctl.params;
         let sentinels = &mut self.ctl.sentinels;
         let held = &mut self.ctl.held;
+        let seen = &mut self.ctl.seen;
         let later = &mut self.host_count_later;
         let counting = later.is_some();
         let woken = tokio::select! {
@@ -574,6 +600,10 @@ impl<P: Prober> Scheduler<P> {
             }
             _ = shared.slot_freed.notified() => Woken::Other,
             changed = held.changed(), if control_open => match changed {
+                Ok(()) => Woken::Other,
+                Err(_) => Woken::ControlGone,
+            },
+            changed = seen.changed(), if control_open => match changed {
                 Ok(()) => Woken::Other,
                 Err(_) => Woken::ControlGone,
             },
@@ -692,6 +722,7 @@ async fn sentinel<P: Prober>(shared: &Shared<P>, host: &HostSlot, port: u16, seq
         t_us: shared.now_us(),
         after_connect: result.after_connect,
     }));
+    shared.sentinels_in_flight.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// 5 ms, 10 ms, 20 ms … up to 1 s: gives the kernel time to free descriptors or ports.

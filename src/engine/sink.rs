@@ -9,6 +9,7 @@
 //! host's probes, `HostDone` after them, `Finished` last.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,8 @@ pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(1);
 pub(crate) struct EventSink {
     queue: Mutex<VecDeque<ScanEvent>>,
     tx: mpsc::Sender<ScanEvent>,
+    /// Events pushed so far (what a consumer that has caught up has folded).
+    pushed: AtomicU64,
 }
 
 impl EventSink {
@@ -33,12 +36,25 @@ impl EventSink {
         EventSink {
             queue: Mutex::new(VecDeque::new()),
             tx,
+            pushed: AtomicU64::new(0),
         }
     }
 
     /// Queues `event` behind every event pushed before it.
     pub(crate) fn push(&self, event: ScanEvent) {
-        self.lock().push_back(event);
+        let mut queue = self.lock();
+        queue.push_back(event);
+        self.pushed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many events have been pushed.
+    pub(crate) fn pushed(&self) -> u64 {
+        self.pushed.load(Ordering::Relaxed)
+    }
+
+    /// Whether the consumer has dropped its end of the channel.
+    pub(crate) fn consumer_gone(&self) -> bool {
+        self.tx.is_closed()
     }
 
     /// Events queued and not yet in the channel.
