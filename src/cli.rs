@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
@@ -142,11 +143,12 @@ pub struct ReplayArgs {
     pub files: Vec<PathBuf>,
 
     /// Scan seconds per real second, 0.25 to 64 (- and + change it while playing)
-    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse_replay_speed)]
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse_replay_speed,
+          allow_negative_numbers = true, conflicts_with = "headless")]
     pub speed: f64,
 
     /// Start paused (space plays)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "headless")]
     pub paused: bool,
 
     /// No live view: print the summary of the whole recording, as the live run printed it
@@ -201,7 +203,8 @@ pub struct ScanArgs {
     pub targets: Vec<String>,
 
     /// Read targets from FILE (`-` for standard input); also `-iL FILE`
-    #[arg(long = "input-file", value_name = "FILE", help_heading = "Targets")]
+    #[arg(long = "input-file", value_name = "FILE", value_parser = NonEmptyStringValueParser::new(),
+          help_heading = "Targets")]
     pub input_file: Option<String>,
 
     /// Skip these targets (comma-separated addresses, CIDR blocks, ranges)
@@ -209,7 +212,8 @@ pub struct ScanArgs {
     pub exclude: Vec<String>,
 
     /// Skip the targets listed in FILE
-    #[arg(long = "exclude-file", value_name = "FILE", help_heading = "Targets")]
+    #[arg(long = "exclude-file", value_name = "FILE", value_parser = NonEmptyStringValueParser::new(),
+          help_heading = "Targets")]
     pub exclude_file: Option<String>,
 
     /// Scan a scope larger than 16,777,216 hosts or 17 billion probes
@@ -228,7 +232,12 @@ pub struct ScanArgs {
     pub ports: Option<String>,
 
     /// Scan the N most common TCP ports
-    #[arg(long = "top-ports", value_name = "N", help_heading = "Ports")]
+    #[arg(
+        long = "top-ports",
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Ports"
+    )]
     pub top_ports: Option<usize>,
 
     /// Leave these ports out
@@ -251,16 +260,22 @@ pub struct ScanArgs {
     /// 1s; 0 does not read. Only open ports are read; each holds its concurrency slot while it
     /// waits, so a host of silent open ports (a tarpit) scans slower [default: 500ms]
     #[arg(long = "banner-wait", value_name = "DURATION", value_parser = parse_banner_wait,
-          help_heading = "Probe")]
+          allow_hyphen_values = true, help_heading = "Probe")]
     pub banner_wait: Option<Duration>,
 
     /// Seed for the port order, to reproduce a run [default: random, printed]
-    #[arg(long, value_name = "N", help_heading = "Plan")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Plan"
+    )]
     pub seed: Option<u64>,
 
     /// Take part I of N of the plan, e.g. 1/3; N runs with the same targets and ports cover
     /// every (host, port) exactly once
-    #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Plan")]
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, allow_hyphen_values = true,
+          help_heading = "Plan")]
     pub shard: Option<Shard>,
 
     #[command(flatten)]
@@ -285,6 +300,7 @@ pub struct PacingArgs {
         short = 'c',
         long,
         value_name = "N",
+        allow_negative_numbers = true,
         help_heading = PACING
     )]
     pub concurrency: Option<u32>,
@@ -293,26 +309,28 @@ pub struct PacingArgs {
     #[arg(
         long = "max-per-host",
         value_name = "N",
+        allow_negative_numbers = true,
         help_heading = PACING
     )]
     pub max_per_host: Option<u32>,
 
     /// Connect timeout per attempt, e.g. 500ms, 2s (like Nessus checks_read_timeout) [default: 1500ms]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
-          help_heading = PACING)]
+          allow_hyphen_values = true, help_heading = PACING)]
     pub timeout: Option<Duration>,
 
     /// Extra attempts after a timeout [default: 1]
     #[arg(
         long,
         value_name = "N",
+        allow_negative_numbers = true,
         help_heading = PACING
     )]
     pub retries: Option<u32>,
 
     /// Probes per second at most [default: unlimited]
     #[arg(long, value_name = "N", value_parser = parse_rate,
-          help_heading = PACING)]
+          allow_negative_numbers = true, help_heading = PACING)]
     pub rate: Option<f64>,
 
     /// When a RATE or QOS alarm is raised, halve the concurrency (and the rate, if set)
@@ -385,18 +403,19 @@ pub struct RecheckArgs {
     pub full: bool,
 
     /// After a port opens, wait up to DURATION for its banner; 0 does not read [default: 500ms]
-    #[arg(long = "banner-wait", value_name = "DURATION", value_parser = parse_banner_wait)]
+    #[arg(long = "banner-wait", value_name = "DURATION", value_parser = parse_banner_wait,
+          allow_hyphen_values = true)]
     pub banner_wait: Option<Duration>,
 
     /// How long a port that went silent waits before it is probed again [default: 3s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_cooldown)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_cooldown, allow_hyphen_values = true)]
     pub cooldown: Option<Duration>,
 
     #[command(flatten)]
     pub pacing: PacingArgs,
 
     /// Seed for the port order, to reproduce a run [default: random, printed]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
     #[command(flatten)]
@@ -438,8 +457,8 @@ pub struct OutputArgs {
     /// Also write the result to FILE when the scan ends, in the format its extension names:
     /// .txt text, .json json, .csv csv, .xml nmap-xml (nmap's -oX format, for ndiff); any other
     /// is text. After Ctrl-C or quitting the live view the partial result is written and marked
-    /// partial. FILE is created (mode 0600, or truncated) before the scan starts; if it cannot
-    /// be, the scan does not start (exit 2)
+    /// partial. FILE is opened (created mode 0600) before the scan starts; if it cannot be, the
+    /// scan does not start (exit 2). An existing FILE is replaced only when the result is written
     #[arg(
         short = 'o',
         long = "output",
@@ -521,7 +540,8 @@ pub struct DemoArgs {
     pub scenario_file: Option<PathBuf>,
 
     /// Simulated seconds per real second, or `max` to run as fast as possible
-    #[arg(long, value_name = "X", default_value = "1", value_parser = parse_speed)]
+    #[arg(long, value_name = "X", default_value = "1", value_parser = parse_speed,
+          allow_negative_numbers = true)]
     pub speed: DemoSpeed,
 
     /// List the built-in scenarios and exit
@@ -529,7 +549,7 @@ pub struct DemoArgs {
     pub list: bool,
 
     /// Seed for the simulated network and the port order [default: random, printed]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
     #[command(flatten)]
@@ -583,7 +603,7 @@ fn parse_speed(s: &str) -> Result<DemoSpeed, String> {
 #[command(arg_required_else_help = true)]
 pub struct ConfigArgs {
     /// Print the commented default configuration file
-    #[arg(long = "print-default")]
+    #[arg(long = "print-default", conflicts_with_all = ["check", "config"])]
     pub print_default: bool,
 
     /// Check a configuration file (default: the one scanwatch would read) and print where it is
@@ -794,9 +814,46 @@ mod tests {
             &["scan", "--session", "a", "--no-session", "x"],
             &["demo", "--log-level", "verbose"],
             &["demo", "--log-level", ""],
+            &["scan", "-iL", "", "x"],
+            &["scan", "--exclude-file", "", "x"],
+            &["replay", "--headless", "--paused", "x.jsonl"],
+            &["replay", "--headless", "--speed", "4", "x.jsonl"],
+            &["config", "--print-default", "--check"],
+            &["config", "--print-default", "--config", "c.toml"],
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    /// A negative number or duration is the option's value (a bad one), not an unknown option.
+    #[test]
+    fn negative_values_are_rejected_naming_the_option() {
+        for (args, option) in [
+            (&["scan", "-c", "-1", "x"][..], "--concurrency"),
+            (&["scan", "--max-per-host", "-1", "x"], "--max-per-host"),
+            (&["scan", "--retries", "-1", "x"], "--retries"),
+            (&["scan", "--rate", "-0.5", "x"], "--rate"),
+            (&["scan", "--seed", "-1", "x"], "--seed"),
+            (&["scan", "--top-ports", "-1", "x"], "--top-ports"),
+            (&["scan", "--shard", "-1/2", "x"], "--shard"),
+            (&["scan", "--timeout", "-5s", "x"], "--timeout"),
+            (&["scan", "--banner-wait", "-1", "x"], "--banner-wait"),
+            (
+                &["recheck", "--baseline", "b", "--cooldown", "-1s"],
+                "--cooldown",
+            ),
+            (&["demo", "--speed", "-2"], "--speed"),
+            (&["demo", "--seed", "-2"], "--seed"),
+            (&["replay", "--speed", "-2", "x.jsonl"], "--speed"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{args:?}: {err}"
+            );
+            assert!(err.to_string().contains(option), "{args:?}: {err}");
         }
     }
 }

@@ -159,6 +159,20 @@ pub struct LoadedConfig {
     pub config: Config,
     /// The file read; `None` when no file was found and the built-in defaults apply.
     pub path: Option<PathBuf>,
+    /// The line of `[ui] theme` in the file, when the file sets it.
+    ui_theme_line: Option<usize>,
+}
+
+impl LoadedConfig {
+    /// `FILE:LINE` of the file's `[ui] theme`, when the file sets it: where a theme error
+    /// that is not about `--theme` comes from.
+    pub fn ui_theme_at(&self) -> Option<String> {
+        Some(format!(
+            "{}:{}",
+            self.path.as_ref()?.display(),
+            self.ui_theme_line?
+        ))
+    }
 }
 
 /// Loads the config.
@@ -174,15 +188,22 @@ pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig, Failure> {
                 return Ok(LoadedConfig {
                     config: Config::default(),
                     path: None,
+                    ui_theme_line: None,
                 });
             }
         },
     };
     let text = file::read_text(&path)?;
     let config = parse(&text, &path)?;
+    let ui_theme_line = config
+        .ui
+        .theme
+        .as_ref()
+        .and_then(|_| diagnose::key_line(&text, UiConfig::NAME, "theme"));
     Ok(LoadedConfig {
         config,
         path: Some(path),
+        ui_theme_line,
     })
 }
 

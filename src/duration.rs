@@ -9,6 +9,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("empty duration; write e.g. 500ms, 2s or 1m".into());
     }
+    if s.starts_with('-') {
+        return Err(format!(
+            "`{text}` is negative; a duration is 0 or more, e.g. 500ms, 2s or 1m"
+        ));
+    }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
@@ -151,6 +156,7 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown unit `x`")
         );
+        assert!(parse_duration("-5s").unwrap_err().contains("negative"));
     }
 
     #[test]

@@ -119,7 +119,7 @@ fn config_command(args: &ConfigArgs) -> Result<i32, Failure> {
     let loaded = config::load(args.config.as_deref())?;
     // The theme the config file names (or the default), and every user theme file: a check
     // reports the first one that cannot be used.
-    let themes = theme::resolve(None, &loaded.config.ui)?;
+    let themes = theme::resolve_loaded(None, &loaded)?;
     if let Some(warning) = themes.warnings.first() {
         return Err(Failure::usage(warning.clone()));
     }
@@ -188,7 +188,7 @@ fn only_for_recheck(output: &OutputArgs, command: &str) -> Result<(), Failure> {
 async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
     only_for_recheck(&args.output, "scan")?;
     let loaded = config::load(args.config.as_deref())?;
-    let theme = live_view_theme(&args.output, &loaded.config)?;
+    let theme = live_view_theme(&args.output, &loaded)?;
     let setup = prepare(&args, &loaded).await?;
     let mut stderr = io::stderr();
     for note in &setup.notes {
@@ -216,11 +216,12 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
         theme,
         &args.targets,
     )?;
-    let report = create_report_file(&args.output, ScanKind::Connect, argv.clone())?.map(|mut r| {
-        r.meta.targets = setup.target_texts;
-        r.meta.ports = setup.ports.clone();
-        r
-    });
+    let mut report =
+        create_report_file(&args.output, ScanKind::Connect, argv.clone())?.map(|mut r| {
+            r.meta.targets = setup.target_texts;
+            r.meta.ports = setup.ports.clone();
+            r
+        });
     let mut header = SessionHeader::new(
         SessionMode::Scan,
         argv,
@@ -232,7 +233,7 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
     header.banner_wait_us = Some(u64::try_from(setup.banner_wait.as_micros()).unwrap_or(u64::MAX));
     header.auto_throttle = opts.auto_throttle;
     header.shard = (setup.shard != Shard::WHOLE).then(|| setup.shard.to_string());
-    let session = open_session(&args.logs, &header, live.is_none())?;
+    let session = open_session_or_discard(&args.logs, &header, live.is_none(), &mut report)?;
     if let (Some(live), Some(session)) = (&mut live, &session) {
         live.session = Some(session.file_name());
     }
@@ -375,6 +376,21 @@ fn open_session(
     Ok(Some(writer))
 }
 
+/// [`open_session`], giving up on the `--output` file when the log cannot be opened: a run
+/// refused before it starts creates no report file and leaves an existing one as it was.
+fn open_session_or_discard(
+    logs: &LogArgs,
+    header: &SessionHeader,
+    announce: bool,
+    report: &mut Option<PendingReport>,
+) -> Result<Option<SessionWriter>, Failure> {
+    open_session(logs, header, announce).inspect_err(|_| {
+        if let Some(report) = report.take() {
+            report.file.discard();
+        }
+    })
+}
+
 /// How the session log ends, from how the run ended.
 fn end_reason(
     outcome: &Result<ScanState, Failure>,
@@ -432,8 +448,8 @@ fn live_options(
 /// The live view's theme from `--theme`, the config file and `NO_COLOR`. Resolved before the
 /// scan starts even when the output is headless, so that a wrong name or theme file is a usage
 /// error at once rather than when the view opens.
-fn live_view_theme(output: &OutputArgs, config: &Config) -> Result<ThemeChoice, Failure> {
-    theme::resolve(output.theme.as_deref(), &config.ui)
+fn live_view_theme(output: &OutputArgs, loaded: &LoadedConfig) -> Result<ThemeChoice, Failure> {
+    theme::resolve_loaded(output.theme.as_deref(), loaded)
 }
 
 /// How the headless printer runs: output options, the config's alarm thresholds, whether to
@@ -584,7 +600,7 @@ const DEFAULT_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(3);
 /// by the `Rechecker`, the scan held open until every one has its verdict.
 async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
     let loaded = config::load(args.config.as_deref())?;
-    let theme = live_view_theme(&args.output, &loaded.config)?;
+    let theme = live_view_theme(&args.output, &loaded)?;
     let baseline = crate::baseline::read_baseline(&args.baseline)?;
     let mut stderr = io::stderr();
     for note in &baseline.notes {
@@ -663,11 +679,12 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
     if let Some(live) = &mut live {
         live.recheck = Some(rechecker);
     }
-    let report = create_report_file(&args.output, ScanKind::Connect, argv.clone())?.map(|mut r| {
-        r.meta.targets = targets.clone();
-        r.meta.ports = ports.clone();
-        r
-    });
+    let mut report =
+        create_report_file(&args.output, ScanKind::Connect, argv.clone())?.map(|mut r| {
+            r.meta.targets = targets.clone();
+            r.meta.ports = ports.clone();
+            r
+        });
     let mut header = SessionHeader::new(
         SessionMode::Recheck,
         argv,
@@ -679,7 +696,7 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
     header.banner_wait_us = Some(u64::try_from(banner_wait.as_micros()).unwrap_or(u64::MAX));
     header.auto_throttle = opts.auto_throttle;
     header.recheck = Some(record);
-    let session = open_session(&args.logs, &header, live.is_none())?;
+    let session = open_session_or_discard(&args.logs, &header, live.is_none(), &mut report)?;
     if let (Some(live), Some(session)) = (&mut live, &session) {
         live.session = Some(session.file_name());
     }
@@ -721,7 +738,7 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
     }
     only_for_recheck(&args.output, "demo")?;
     let loaded = config::load(args.config.as_deref())?;
-    let theme = live_view_theme(&args.output, &loaded.config)?;
+    let theme = live_view_theme(&args.output, &loaded)?;
     let scenario = match &args.scenario_file {
         Some(path) => crate::sim::load_scenario_file(path).map_err(Failure::usage)?,
         None => crate::sim::builtin(&args.scenario).map_err(Failure::usage)?,
@@ -768,9 +785,9 @@ async fn demo(args: DemoArgs, argv: Vec<String>) -> Result<i32, Failure> {
         Vec::new(),
         None,
     );
-    let report = report.map(PendingReport::started_now);
+    let mut report = report.map(PendingReport::started_now);
     header.auto_throttle = opts.auto_throttle;
-    let session = open_session(&args.logs, &header, live.is_none())?;
+    let session = open_session_or_discard(&args.logs, &header, live.is_none(), &mut report)?;
     if let (Some(live), Some(session)) = (&mut live, &session) {
         live.session = Some(session.file_name());
     }
@@ -858,9 +875,13 @@ async fn prepare(args: &ScanArgs, loaded: &LoadedConfig) -> Result<ScanSetup, Fa
     }
     let target_texts: Vec<String> = specs.iter().map(ToString::to_string).collect();
     if specs.is_empty() {
-        return Err(Failure::usage(
-            "no targets given: name at least one (e.g. 127.0.0.1 or 127.0.0.0/24) or read them with -iL FILE",
-        ));
+        return Err(Failure::usage(match args.input_file.as_deref() {
+            Some(file) => format!(
+                "no targets given: the target file {} lists none (it is empty or holds only comments)",
+                if file == "-" { "<stdin>" } else { file }
+            ),
+            None => "no targets given: name at least one (e.g. 127.0.0.1 or 127.0.0.0/24) or read them with -iL FILE".to_string(),
+        }));
     }
     let mut exclude_specs: Vec<TargetSpec> = Vec::new();
     for list in &args.exclude {

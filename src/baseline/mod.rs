@@ -125,17 +125,20 @@ pub fn read_baseline(path: &std::path::Path) -> Result<Baseline, crate::error::F
     if session::looks_like_session(first_line(start)) {
         return session::read(input, &shown);
     }
+    // Refused from its first bytes or its size, before it is read into memory.
+    if let Some(why) = binary_start(start) {
+        return Err(unknown_format(&shown, why));
+    }
+    if metadata.len() > MAX_BASELINE_BYTES {
+        return Err(too_large(&shown));
+    }
     let mut bytes = Vec::new();
     input
         .take(MAX_BASELINE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot_read)?;
     if bytes.len() as u64 > MAX_BASELINE_BYTES {
-        return Err(Failure::usage(format!(
-            "baseline {shown} is larger than {} MiB, more than scanwatch reads as a baseline; \
-             split the scan's hosts over several files",
-            MAX_BASELINE_BYTES >> 20
-        )));
+        return Err(too_large(&shown));
     }
     let (text, note) = utf8_text(bytes, &shown)?;
     let mut baseline = parse_baseline(&text, &shown)?;
@@ -170,6 +173,27 @@ pub fn parse_baseline(text: &str, name: &str) -> Result<Baseline, crate::error::
 fn unknown_format(name: &str, why: &str) -> Failure {
     Failure::usage(format!(
         "{name} is not a baseline scanwatch can read ({why}); give {ACCEPTED_FORMATS}"
+    ))
+}
+
+/// Why a file starting with `start` cannot be a baseline (every format is text): gzip, or
+/// binary data (a NUL byte).
+fn binary_start(start: &[u8]) -> Option<&'static str> {
+    if start.starts_with(&[0x1f, 0x8b]) {
+        Some("it is gzip-compressed; decompress it first")
+    } else if start.contains(&0) {
+        Some("it holds binary data, not text")
+    } else {
+        None
+    }
+}
+
+/// The message for a baseline above [`MAX_BASELINE_BYTES`] (a session log is streamed instead).
+fn too_large(shown: &str) -> Failure {
+    Failure::usage(format!(
+        "baseline {shown} is larger than {} MiB, more than scanwatch reads as a baseline; \
+         split the scan's hosts over several files",
+        MAX_BASELINE_BYTES >> 20
     ))
 }
 

@@ -876,3 +876,45 @@ proptest! {
         let _ = parse_baseline(&text, "mutated");
     }
 }
+
+// ---- files too large or binary, refused before they are read ----
+
+#[test]
+fn a_huge_sparse_file_is_refused_from_its_first_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zeros");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(MAX_BASELINE_BYTES * 2)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let message = error(read_baseline(&path));
+    assert!(message.contains("binary data"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_text_file_above_the_limit_is_refused_from_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.txt");
+    let lines = "127.0.0.1:22\n".repeat(10_000);
+    std::fs::write(&path, &lines).unwrap();
+    // Text first, then (sparse) zeros far beyond the limit.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(MAX_BASELINE_BYTES + 1)
+        .unwrap();
+    let message = error(read_baseline(&path));
+    assert!(message.contains("larger than 1024 MiB"), "{message}");
+}
+
+#[test]
+fn a_gzip_file_is_named_as_such_from_its_first_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.xml.gz");
+    std::fs::write(&path, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff]).unwrap();
+    let message = error(read_baseline(&path));
+    assert!(message.contains("gzip-compressed"), "{message}");
+}

@@ -117,6 +117,15 @@ impl<'a> Source<'a> {
     }
 }
 
+/// The 1-based line of `key` in `[section]` of `text`, when the key is there.
+pub(super) fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let root = DeTable::parse(text).ok()?;
+    let source = Source::new(text, Path::new(""));
+    let located = source.with_root(root.get_ref());
+    let entry = located.entry(&[section.to_string(), key.to_string()])?;
+    Some(source.line_column(entry.key_span.start).0)
+}
+
 impl Located<'_> {
     /// A value that failed to deserialise: unknown key or section, wrong type, out of range for
     /// its type, or rejected by its parser (durations).

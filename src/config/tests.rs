@@ -526,6 +526,26 @@ mod files {
     }
 
     #[test]
+    fn the_line_of_ui_theme_is_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ui.toml");
+        fs::write(
+            &path,
+            "[scan]\nretries = 3\n\n[ui]\nfps = 10\ntheme = \"nosuch\"\n",
+        )
+        .unwrap();
+        let loaded = load(Some(&path)).unwrap();
+        assert_eq!(loaded.ui_theme_at(), Some(format!("{}:6", path.display())));
+        fs::write(&path, "[ui]\nfps = 10\n").unwrap();
+        assert_eq!(load(Some(&path)).unwrap().ui_theme_at(), None);
+        fs::write(&path, "ui = { theme = \"light\" }\n").unwrap();
+        assert_eq!(
+            load(Some(&path)).unwrap().ui_theme_at(),
+            Some(format!("{}:1", path.display()))
+        );
+    }
+
+    #[test]
     fn a_missing_explicit_file_is_a_usage_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("absent.toml");

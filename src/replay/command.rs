@@ -123,7 +123,7 @@ impl Recording {
 /// is not a terminal) the summary of the whole recording.
 pub async fn replay_command(args: &ReplayArgs) -> Result<i32, Failure> {
     let loaded = config::load(args.config.as_deref())?;
-    let theme = tui::theme::resolve(args.theme.as_deref(), &loaded.config.ui)?;
+    let theme = tui::theme::resolve_loaded(args.theme.as_deref(), &loaded)?;
     let keymap = KeyMap::from_config(&loaded.config.keys)
         .map_err(|e| Failure::usage(format!("configuration: {e}")))?;
     let recording = Recording::read(&args.files)?;

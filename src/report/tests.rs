@@ -1078,3 +1078,56 @@ proptest! {
         let _: serde_json::Value = serde_json::from_str(&render(ReportFormat::Json, &state, &meta)).unwrap();
     }
 }
+
+// ---- the report file ----
+
+#[test]
+fn an_existing_report_file_is_replaced_only_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.txt");
+    let long = "an older, longer report\n".repeat(1000);
+    std::fs::write(&path, &long).unwrap();
+    // Opened before the scan: the old report is still whole.
+    let file = ReportFile::create(&path, None).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), long);
+    // Given up on (the run was refused): left as it was.
+    file.discard();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), long);
+    // Written: replaced, nothing of the old one left at its end.
+    let state = ScanState::default();
+    let meta = meta_for(1..=2);
+    ReportFile::create(&path, None)
+        .unwrap()
+        .write(&ReportInput::new(&state, &meta))
+        .unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written, render(ReportFormat::Text, &state, &meta));
+}
+
+#[test]
+fn a_report_file_given_up_on_is_removed_when_it_was_new() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.csv");
+    let file = ReportFile::create(&path, None).unwrap();
+    assert_eq!(file.format(), ReportFormat::Csv);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    file.discard();
+    assert!(!path.exists());
+    // A directory, or a missing parent, is an error naming the path.
+    let e = ReportFile::create(dir.path(), None).unwrap_err();
+    assert!(e.contains(&dir.path().display().to_string()), "{e}");
+    let missing = dir.path().join("no/such/dir.txt");
+    let e = ReportFile::create(&missing, None).unwrap_err();
+    assert!(e.contains("no/such/dir.txt"), "{e}");
+}
+
+#[test]
+fn a_report_can_go_to_a_device() {
+    let file = ReportFile::create(std::path::Path::new("/dev/null"), None).unwrap();
+    let state = ScanState::default();
+    file.write(&ReportInput::new(&state, &meta_for(1..=2)))
+        .unwrap();
+    assert!(std::path::Path::new("/dev/null").exists());
+}

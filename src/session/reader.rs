@@ -136,6 +136,16 @@ impl<R: BufRead> SessionReader<R> {
         let name = self.name.clone();
         let not_a_log =
             |why: &str| Failure::usage(format!("{name} is not a scanwatch session log: {why}"));
+        // A binary file is known from its first bytes, before a "line" of up to MAX_LINE bytes
+        // is read from it.
+        let start = self
+            .input
+            .fill_buf()
+            .map_err(|e| Failure::usage(format!("cannot read session log {name}: {e}")))?;
+        let first_line = start.split(|&b| b == b'\n').next().unwrap_or(start);
+        if first_line.contains(&0) {
+            return Err(not_a_log("it holds binary data, not text"));
+        }
         let Some(complete) = self.next_raw()? else {
             return Err(Failure::usage(format!(
                 "session log {name} is empty: the scan stopped before it started, or this is not a session log"

@@ -623,3 +623,15 @@ fn the_header_write_fails_at_once() {
         "{err}"
     );
 }
+
+#[test]
+fn an_endless_binary_source_is_refused_from_its_first_bytes() {
+    // Without the early check this would read a 16 MiB "line" of zeros first.
+    let input = io::BufReader::new(io::repeat(0));
+    let Err(e) = SessionReader::new(input, "zeros") else {
+        panic!("zeros read as a session log");
+    };
+    let message = e.to_string();
+    assert!(message.contains("zeros"), "{message}");
+    assert!(message.contains("binary data"), "{message}");
+}

@@ -434,7 +434,7 @@ struct RawScenario {
     name: Option<String>,
     description: Option<String>,
     ports: Option<Spanned<String>>,
-    targets: Option<Vec<Spanned<String>>>,
+    targets: Option<Spanned<Vec<Spanned<String>>>>,
     timeout: Option<Spanned<DurationValue>>,
     concurrency: Option<Spanned<u32>>,
     rate: Option<Spanned<f64>>,
@@ -819,7 +819,14 @@ fn validate(raw: RawScenario, loc: &Locator<'_>) -> Result<Scenario, String> {
     }
     check_overlaps(&hosts, &host_spans, loc)?;
     let targets = match raw.targets {
+        Some(list) if list.get_ref().is_empty() => {
+            return Err(loc.at(
+                &list.span(),
+                "`targets` is empty: the demo would scan nothing; list addresses or leave the key out",
+            ));
+        }
         Some(list) => {
+            let list = list.into_inner();
             let mut targets = Vec::with_capacity(list.len());
             for t in list {
                 parse_sim_range(t.get_ref())
@@ -827,6 +834,12 @@ fn validate(raw: RawScenario, loc: &Locator<'_>) -> Result<Scenario, String> {
                 targets.push(t.into_inner().trim().to_string());
             }
             targets
+        }
+        None if hosts.is_empty() => {
+            return Err(format!(
+                "{}: the scenario has no `[[hosts]]` entry and no `targets`: the demo would scan nothing",
+                loc.origin
+            ));
         }
         None => hosts.iter().map(|h| h.label.clone()).collect(),
     };
@@ -1203,6 +1216,20 @@ mod tests {
         assert!(h.open.contains(22) && h.open.contains(80) && !h.open.contains(23));
         assert_eq!(h.latency.median, Duration::from_millis(1));
         assert_eq!(h.latency.p99, Duration::from_millis(2));
+    }
+
+    #[test]
+    fn a_scenario_that_scans_nothing_is_refused() {
+        for text in ["", "name = \"nothing\"\n"] {
+            let e = err(text);
+            assert!(e.starts_with("test.toml: "), "{e}");
+            assert!(e.contains("no `[[hosts]]` entry and no `targets`"), "{e}");
+        }
+        let e = err(&format!("targets = []\n{BASE}"));
+        assert!(e.starts_with("test.toml:1:11: `targets` is empty"), "{e}");
+        // Targets that no entry covers are fine: they never answer.
+        let s = parse_scenario("targets = [\"127.0.0.5\"]\n", "test.toml").unwrap();
+        assert_eq!(s.targets(), vec!["127.0.0.5".to_string()]);
     }
 
     #[test]

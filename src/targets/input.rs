@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 
 use super::spec::{TargetSpec, parse_target};
 
@@ -143,13 +143,25 @@ fn read_file(path: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Reads everything from `reader`, failing once it passes the size limit (this also stops
-/// endless sources such as devices and growing pipes).
+/// endless sources such as devices and growing pipes), or at once when its first bytes are
+/// binary (a NUL byte: `/dev/zero` is refused without reading 64 MiB of it).
 fn read_limited(reader: impl Read) -> Result<Vec<u8>, String> {
+    let cannot_read =
+        |error: io::Error| format!("cannot read target file: {}", describe_io(&error));
+    let mut reader = io::BufReader::with_capacity(64 * 1024, reader);
+    if let Some(offset) = reader
+        .fill_buf()
+        .map_err(cannot_read)?
+        .iter()
+        .position(|b| *b == 0)
+    {
+        return Err(binary_file(offset));
+    }
     let mut bytes = Vec::new();
     reader
         .take(MAX_TARGET_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| format!("cannot read target file: {}", describe_io(&error)))?;
+        .map_err(cannot_read)?;
     let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     if read > MAX_TARGET_FILE_BYTES {
         return Err(too_large(read));
@@ -166,12 +178,15 @@ fn too_large(bytes: u64) -> String {
     )
 }
 
+/// The message for a file with a NUL byte at `offset`.
+fn binary_file(offset: usize) -> String {
+    format!("looks like a binary file, not a list of targets (NUL byte at offset {offset})")
+}
+
 /// Checks that the bytes are text: no NUL bytes, valid UTF-8.
 fn decode_text(bytes: Vec<u8>) -> Result<String, String> {
     if let Some(offset) = bytes.iter().position(|byte| *byte == 0) {
-        return Err(format!(
-            "looks like a binary file, not a list of targets (NUL byte at offset {offset})"
-        ));
+        return Err(binary_file(offset));
     }
     String::from_utf8(bytes).map_err(|error| {
         format!(
@@ -423,5 +438,8 @@ mod tests {
         let message = read_limited(endless).unwrap_err();
         assert!(message.contains("too large"), "{message}");
         assert!(message.contains("64 MiB"), "{message}");
+        // An endless binary source is refused from its first bytes.
+        let message = read_limited(io::repeat(0)).unwrap_err();
+        assert!(message.contains("NUL byte at offset 0"), "{message}");
     }
 }

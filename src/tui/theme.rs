@@ -15,7 +15,7 @@ use crate::error::Failure;
 
 pub use color::{StyleValueError, parse_color, parse_modifier};
 pub use file::parse_theme;
-pub use select::{ThemeChoice, ThemeEnv, resolve, resolve_in};
+pub use select::{ThemeChoice, ThemeEnv, resolve, resolve_in, resolve_loaded};
 
 /// The built-in themes, in the order `cycle_theme` steps through them: name and file text.
 pub const BUILTIN_THEMES: [(&str, &str); 4] = [

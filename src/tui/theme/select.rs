@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{BUILTIN_THEMES, DEFAULT_THEME, NO_COLOR_THEME, Theme, file::parse_theme};
-use crate::config::{UiConfig, closest_name, read_text_file, themes_dir};
+use crate::config::{LoadedConfig, UiConfig, closest_name, read_text_file, themes_dir};
 use crate::error::Failure;
 
 /// Most user theme files read from the themes directory.
@@ -90,6 +90,18 @@ impl ThemeChoice {
 /// with a line in [`ThemeChoice::warnings`]; a built-in theme it would have replaced stays.
 pub fn resolve(theme_arg: Option<&str>, ui: &UiConfig) -> Result<ThemeChoice, Failure> {
     resolve_in(theme_arg, ui, &ThemeEnv::from_process())
+}
+
+/// [`resolve`] with the config file as loaded: an error about the theme the file's `[ui] theme`
+/// chose (no `--theme` given) starts with where the file chose it, `FILE:LINE: `.
+pub fn resolve_loaded(
+    theme_arg: Option<&str>,
+    loaded: &LoadedConfig,
+) -> Result<ThemeChoice, Failure> {
+    resolve(theme_arg, &loaded.config.ui).map_err(|e| match (e, theme_arg, loaded.ui_theme_at()) {
+        (Failure::Usage(message), None, Some(at)) => Failure::usage(format!("{at}: {message}")),
+        (e, _, _) => e,
+    })
 }
 
 /// [`resolve`] with the environment given.
