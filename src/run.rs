@@ -254,6 +254,7 @@ async fn scan(args: ScanArgs, argv: Vec<String>) -> Result<i32, Failure> {
             ..ControlLimits::default()
         },
         host_count_later: setup.host_count_later,
+        held: false,
     };
     let prober = TcpConnect::with_banner_wait(setup.banner_wait);
     let report = report.map(PendingReport::started_now);
@@ -707,6 +708,8 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
             ..ControlLimits::default()
         },
         host_count_later: None,
+        // Open until every baseline port has its verdict (the re-probes after the cool-down).
+        held: true,
     };
     let report = report.map(PendingReport::started_now);
     let running = engine::start(
@@ -715,8 +718,6 @@ async fn recheck(args: RecheckArgs, argv: Vec<String>) -> Result<i32, Failure> {
         params,
         options,
     );
-    // Open until every baseline port has its verdict (the re-probes after the cool-down).
-    running.control.hold();
     present(
         &running.control,
         running.events,

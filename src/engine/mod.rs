@@ -61,6 +61,9 @@ pub struct EngineOptions {
     pub limits: ControlLimits,
     /// Delivers the exact host count later (counting exclusions can take a while on big scopes).
     pub host_count_later: Option<oneshot::Receiver<u64>>,
+    /// Starts held (`EngineControl::hold`): the scan stays open after its plan until released.
+    /// Set here rather than with `hold` after `start`, which a short plan can finish before.
+    pub held: bool,
 }
 
 /// Starts scanning `plan` with `prober`. Must be called inside a tokio runtime.
@@ -71,6 +74,9 @@ pub fn start<P: Prober>(
     options: EngineOptions,
 ) -> RunningScan {
     let (control, ctl) = EngineControl::new(params, options.limits);
+    if options.held {
+        control.hold();
+    }
     let params = control.params();
     let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
     let shared = Arc::new(Shared {

@@ -66,9 +66,11 @@ async fn recorded_recheck(cooldown_us: u64) -> (crate::state::ScanState, Vec<Sca
         Simulated::new(&scenario, 1),
         scan_plan,
         params,
-        EngineOptions::default(),
+        EngineOptions {
+            held: true,
+            ..EngineOptions::default()
+        },
     );
-    running.control.hold();
     let mut monitor = Monitor::new().with_recheck(Rechecker::new(baseline(), cooldown_us));
     while let Some(event) = running.events.recv().await {
         events.push(event.clone());
