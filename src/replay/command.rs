@@ -4,7 +4,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{Replay, SessionEvents, merge};
+use std::path::PathBuf;
+
+use super::{MergeStream, Replay};
 use crate::cli::{ReplayArgs, ReportArgs};
 use crate::config;
 use crate::detector::AlarmThresholds;
@@ -12,14 +14,15 @@ use crate::error::{EXIT_OK, Failure};
 use crate::event::ScanEvent;
 use crate::monitor::Monitor;
 use crate::report::{ReportFile, ReportInput, ReportMeta, ScanKind, write_report};
-use crate::session::{Session, SessionMode, read_session};
+use crate::session::{Entry, SessionHeader, SessionMode, SessionReader};
 use crate::tui::{self, KeyMap, TuiOptions};
 
 /// Recorded sessions read and merged into one stream of events.
 pub struct Recording {
-    /// The sessions read, for their headers, paths and notes (their events are in `events`).
-    pub sessions: Vec<Session>,
-    /// Every event of every session, on one clock (see `merge`).
+    /// The logs read: their paths and headers.
+    pub logs: Vec<RecordedLog>,
+    /// Every event of every session, on one clock (see `merge`); empty when the recording was
+    /// folded as it was read ([`Recording::fold`]).
     pub events: Vec<ScanEvent>,
     /// The detector's thresholds of the first session (the others are warned about if they
     /// differ).
@@ -28,62 +31,80 @@ pub struct Recording {
     pub recheck: Option<crate::recheck::Rechecker>,
 }
 
+/// One log of a recording.
+pub struct RecordedLog {
+    pub path: PathBuf,
+    pub header: SessionHeader,
+}
+
 impl Recording {
     /// Reads every file (each error names its file, exit 2) and merges them on their start
-    /// times. What the reader noticed without failing (a cut last line) goes to stderr.
-    pub fn read(files: &[std::path::PathBuf]) -> Result<Recording, Failure> {
-        let mut sessions = Vec::with_capacity(files.len());
+    /// times, keeping every event (the live view's replay moves back and forth through them).
+    /// What the reader noticed without failing (a cut last line) goes to stderr.
+    pub fn read(files: &[PathBuf]) -> Result<Recording, Failure> {
+        let (mut recording, mut readers) = Recording::open(files)?;
+        recording.events = merged(&mut readers).collect::<Result<_, _>>()?;
+        print_notes(&readers);
+        Ok(recording)
+    }
+
+    /// Reads and merges every file as [`read`](Self::read) does, folding the events as they
+    /// are read instead of keeping them: the state the live run ended with, in memory that does
+    /// not grow with the length of the recording.
+    pub fn fold(files: &[PathBuf]) -> Result<(Recording, crate::state::ScanState), Failure> {
+        let (recording, mut readers) = Recording::open(files)?;
+        let mut monitor = recording.monitor();
+        for event in merged(&mut readers) {
+            monitor.apply_recorded(&event?);
+        }
+        print_notes(&readers);
+        Ok((recording, monitor.into_state()))
+    }
+
+    /// Opens every file and reads its header; warns when their thresholds differ.
+    fn open(files: &[PathBuf]) -> Result<(Recording, Vec<Reader>), Failure> {
+        let mut readers = Vec::with_capacity(files.len());
+        let mut logs = Vec::with_capacity(files.len());
         for file in files {
-            sessions.push(read_session(file)?);
+            let reader = SessionReader::open(file)?;
+            logs.push(RecordedLog {
+                path: file.clone(),
+                header: reader.header().clone(),
+            });
+            readers.push(reader);
         }
-        let mut stderr = io::stderr();
-        for session in &sessions {
-            for note in &session.notes {
-                let _ = writeln!(stderr, "scanwatch: note: {note}");
-            }
-        }
-        let thresholds = sessions
+        let thresholds = logs
             .first()
-            .map(|s| s.header.thresholds)
+            .map(|l| l.header.thresholds)
             .unwrap_or_default();
-        if sessions.iter().any(|s| s.header.thresholds != thresholds) {
+        if logs.iter().any(|l| l.header.thresholds != thresholds) {
             let _ = writeln!(
-                stderr,
+                io::stderr(),
                 "scanwatch: warning: the sessions were recorded with different [alarm] thresholds; the first file's apply"
             );
         }
-        let earliest = sessions
-            .iter()
-            .map(|s| s.header.started_unix_us)
-            .min()
-            .unwrap_or(0);
-        let logs = sessions
-            .iter_mut()
-            .map(|s| SessionEvents {
-                start_offset_us: s.header.started_unix_us - earliest,
-                // Moved, not copied: only the headers are needed from here on.
-                events: std::mem::take(&mut s.events),
-            })
-            .collect();
-        let recheck = sessions
+        let recheck = logs
             .first()
-            .and_then(|s| s.header.recheck.as_ref())
+            .and_then(|l| l.header.recheck.as_ref())
             .map(crate::session::RecheckRecord::rechecker);
-        Ok(Recording {
-            recheck,
-            events: merge(logs),
-            sessions,
+        let recording = Recording {
+            logs,
+            events: Vec::new(),
             thresholds,
-        })
+            recheck,
+        };
+        Ok((recording, readers))
+    }
+
+    /// A monitor to fold the recording with: its thresholds and re-check.
+    fn monitor(&self) -> Monitor {
+        Monitor::for_scan(self.thresholds, self.recheck.clone())
     }
 
     /// What a report says about the recorded scan: its start time, command line, targets and
     /// kind, from the first (earliest) session's header.
     pub fn report_meta(&self, state: &crate::state::ScanState) -> ReportMeta {
-        let first = self
-            .sessions
-            .iter()
-            .min_by_key(|s| s.header.started_unix_us);
+        let first = self.logs.iter().min_by_key(|l| l.header.started_unix_us);
         let Some(first) = first else {
             return ReportMeta::new(UNIX_EPOCH, ScanKind::Connect);
         };
@@ -97,8 +118,8 @@ impl Recording {
         meta.ended = Some(started + Duration::from_micros(state.now_us));
         meta.args = header.args.clone();
         let mut targets: Vec<String> = Vec::new();
-        for session in &self.sessions {
-            for t in &session.header.targets {
+        for log in &self.logs {
+            for t in &log.header.targets {
                 if !targets.contains(t) {
                     targets.push(t.clone());
                 }
@@ -108,14 +129,39 @@ impl Recording {
         meta.version = header.scanwatch.clone();
         meta
     }
+}
 
-    /// The whole recording folded: the state the live run ended with.
-    pub fn final_state(&self) -> crate::state::ScanState {
-        let mut monitor = Monitor::for_scan(self.thresholds, self.recheck.clone());
-        for event in &self.events {
-            monitor.apply_recorded(event);
+type Reader = SessionReader<std::io::BufReader<std::fs::File>>;
+
+/// The events of every log merged on one clock, read as they are taken (`MergeStream`).
+fn merged(readers: &mut [Reader]) -> impl Iterator<Item = Result<ScanEvent, Failure>> + use<'_> {
+    let earliest = readers
+        .iter()
+        .map(|r| r.header().started_unix_us)
+        .min()
+        .unwrap_or(0);
+    let sources = readers
+        .iter_mut()
+        .map(|reader| {
+            let offset = reader.header().started_unix_us - earliest;
+            let events = reader.filter_map(|entry| match entry {
+                Ok(Entry::Event(event)) => Some(Ok(event)),
+                Ok(Entry::Alarm(_) | Entry::End(_)) => None,
+                Err(e) => Some(Err(e)),
+            });
+            (offset, events)
+        })
+        .collect();
+    MergeStream::new(sources)
+}
+
+/// What the readers noticed without failing (a cut last line), on stderr.
+fn print_notes(readers: &[Reader]) {
+    let mut stderr = io::stderr();
+    for reader in readers {
+        for note in reader.notes() {
+            let _ = writeln!(stderr, "scanwatch: note: {note}");
         }
-        monitor.into_state()
     }
 }
 
@@ -126,9 +172,8 @@ pub async fn replay_command(args: &ReplayArgs) -> Result<i32, Failure> {
     let theme = tui::theme::resolve_loaded(args.theme.as_deref(), &loaded)?;
     let keymap = KeyMap::from_config(&loaded.config.keys)
         .map_err(|e| Failure::usage(format!("configuration: {e}")))?;
-    let recording = Recording::read(&args.files)?;
     if args.headless || !io::stdout().is_terminal() {
-        let state = recording.final_state();
+        let (_, state) = Recording::fold(&args.files)?;
         let mut stdout = io::stdout().lock();
         let written = stdout
             .write_all(crate::headless::text::summary(&state).as_bytes())
@@ -140,14 +185,15 @@ pub async fn replay_command(args: &ReplayArgs) -> Result<i32, Failure> {
             _ => Ok(EXIT_OK),
         };
     }
+    let recording = Recording::read(&args.files)?;
     let mut targets = Vec::new();
-    for session in &recording.sessions {
-        targets.extend(session.header.targets.iter().cloned());
+    for log in &recording.logs {
+        targets.extend(log.header.targets.iter().cloned());
     }
     let names: Vec<String> = recording
-        .sessions
+        .logs
         .iter()
-        .filter_map(|s| s.path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter_map(|l| l.path.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     let opts = TuiOptions {
         theme: theme.current().clone(),
@@ -174,8 +220,7 @@ pub async fn replay_command(args: &ReplayArgs) -> Result<i32, Failure> {
 
 /// `scanwatch report`: the recording's report on stdout or in `--output`.
 pub fn report_command(args: &ReportArgs) -> Result<i32, Failure> {
-    let recording = Recording::read(&args.files)?;
-    let state = recording.final_state();
+    let (recording, state) = Recording::fold(&args.files)?;
     let meta = recording.report_meta(&state);
     let input = ReportInput::new(&state, &meta);
     match &args.output {

@@ -6,7 +6,7 @@
 //! started it is done. Event times are moved onto one clock, starting at the earliest log's
 //! start. One log is passed through unchanged, so replaying it rebuilds exactly the live state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use crate::event::{FinishReason, HostId, ScanEvent};
@@ -19,33 +19,185 @@ pub struct SessionEvents {
 }
 
 /// Merges the logs into one stream in time order.
-pub fn merge(mut logs: Vec<SessionEvents>) -> Vec<ScanEvent> {
-    if logs.len() == 1 && logs[0].start_offset_us == 0 {
-        return logs.pop().map(|l| l.events).unwrap_or_default();
+pub fn merge(logs: Vec<SessionEvents>) -> Vec<ScanEvent> {
+    let sources = logs
+        .into_iter()
+        .map(|log| {
+            let events = log
+                .events
+                .into_iter()
+                .map(Ok::<_, std::convert::Infallible>);
+            (log.start_offset_us, events)
+        })
+        .collect();
+    MergeStream::new(sources)
+        .map(|event| match event {
+            Ok(event) => event,
+            Err(never) => match never {},
+        })
+        .collect()
+}
+
+/// The merge of logs read lazily, one event ahead per log, so that logs of any length merge
+/// in constant memory: the same events in the same order as [`merge`]. Each source is a log's
+/// start offset (µs after the earliest log's start) and its events, in the log's order; the
+/// first error a source yields ends the stream.
+pub struct MergeStream<I> {
+    sources: Vec<Source<I>>,
+    /// `None` when there is a single log at offset 0, which passes through unchanged.
+    merger: Option<Merger>,
+    /// The merged `Started`, given out first.
+    started: Option<ScanEvent>,
+    failed: bool,
+}
+
+/// One log in a [`MergeStream`]: its events, and the next one with its time on the common
+/// clock.
+struct Source<I> {
+    events: I,
+    offset: u64,
+    /// Latest event time seen (plan lines take the time of the event before them).
+    last: u64,
+    /// Events read ahead (the ones before and including its `Started`), oldest first.
+    ahead: VecDeque<ScanEvent>,
+    done: bool,
+}
+
+impl<I, E> Source<I>
+where
+    I: Iterator<Item = Result<ScanEvent, E>>,
+{
+    /// Reads events ahead until its `Started` (the first event of every log) or its end.
+    fn read_to_started(&mut self) -> Result<Option<ScanEvent>, E> {
+        while !self.done {
+            match self.events.next() {
+                Some(event) => {
+                    let event = event?;
+                    let started = matches!(event, ScanEvent::Started { .. }).then(|| event.clone());
+                    self.ahead.push_back(event);
+                    if started.is_some() {
+                        return Ok(started);
+                    }
+                }
+                None => self.done = true,
+            }
+        }
+        Ok(None)
     }
-    let mut merger = Merger::new(&logs);
-    // Every timed event, tagged with its log, sorted by its time on the common clock (stable:
-    // a log's own order is kept for equal times).
-    let mut timed: Vec<(u64, usize, usize)> = Vec::new();
-    for (li, log) in logs.iter().enumerate() {
-        let mut last = 0;
-        for (ei, event) in log.events.iter().enumerate() {
-            last = event.time_us().unwrap_or(last).max(last);
-            timed.push((last.saturating_add(log.start_offset_us), li, ei));
+
+    /// The next event, without taking it.
+    fn peek(&mut self) -> Result<Option<&ScanEvent>, E> {
+        if self.ahead.is_empty() && !self.done {
+            match self.events.next() {
+                Some(event) => self.ahead.push_back(event?),
+                None => self.done = true,
+            }
+        }
+        Ok(self.ahead.front())
+    }
+
+    /// The time on the common clock of the next event (call after `peek` found one).
+    fn next_time(&self) -> u64 {
+        let event = self.ahead.front().expect("peeked");
+        let t = event.time_us().unwrap_or(self.last).max(self.last);
+        t.saturating_add(self.offset)
+    }
+
+    fn take(&mut self) -> Option<ScanEvent> {
+        let event = self.ahead.pop_front()?;
+        self.last = event.time_us().unwrap_or(self.last).max(self.last);
+        Some(event)
+    }
+}
+
+impl<I, E> MergeStream<I>
+where
+    I: Iterator<Item = Result<ScanEvent, E>>,
+{
+    pub fn new(sources: Vec<(u64, I)>) -> Self {
+        let single = sources.len() == 1 && sources[0].0 == 0;
+        let sources: Vec<Source<I>> = sources
+            .into_iter()
+            .map(|(offset, events)| Source {
+                events,
+                offset,
+                last: 0,
+                ahead: VecDeque::new(),
+                done: false,
+            })
+            .collect();
+        MergeStream {
+            merger: (!single).then(|| Merger::new(sources.len())),
+            sources,
+            started: None,
+            failed: false,
         }
     }
-    timed.sort_by_key(|&(t, li, ei)| (t, li, ei));
-    let mut out = Vec::with_capacity(timed.len() + 1);
-    if let Some(started) = merger.started() {
-        out.push(started);
+
+    /// Reads every log up to its `Started`, and makes the merged one.
+    fn start(&mut self) -> Result<(), E> {
+        let Some(merger) = &mut self.merger else {
+            return Ok(());
+        };
+        if merger.started.iter().any(Option::is_some) || self.sources.is_empty() {
+            return Ok(());
+        }
+        for (li, source) in self.sources.iter_mut().enumerate() {
+            merger.started[li] = source.read_to_started()?;
+        }
+        self.started = merger.started();
+        Ok(())
     }
-    for (_, li, ei) in timed {
-        let offset = logs[li].start_offset_us;
-        if let Some(event) = merger.event(li, offset, &logs[li].events[ei]) {
-            out.push(event);
+
+    /// The next merged event: the earliest next event of any log (the lower log index first
+    /// at equal times), in its merged form.
+    fn next_merged(&mut self) -> Result<Option<ScanEvent>, E> {
+        self.start()?;
+        if let Some(started) = self.started.take() {
+            return Ok(Some(started));
+        }
+        loop {
+            let mut earliest: Option<(u64, usize)> = None;
+            for (li, source) in self.sources.iter_mut().enumerate() {
+                if source.peek()?.is_some() {
+                    let t = source.next_time();
+                    if earliest.is_none_or(|(best, _)| t < best) {
+                        earliest = Some((t, li));
+                    }
+                }
+            }
+            let Some((_, li)) = earliest else {
+                return Ok(None);
+            };
+            let source = &mut self.sources[li];
+            let offset = source.offset;
+            let event = source.take().expect("peeked");
+            match &mut self.merger {
+                None => return Ok(Some(event)),
+                Some(merger) => {
+                    if let Some(merged) = merger.event(li, offset, &event) {
+                        return Ok(Some(merged));
+                    }
+                }
+            }
         }
     }
-    out
+}
+
+impl<I, E> Iterator for MergeStream<I>
+where
+    I: Iterator<Item = Result<ScanEvent, E>>,
+{
+    type Item = Result<ScanEvent, E>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.next_merged();
+        self.failed = next.is_err();
+        next.transpose()
+    }
 }
 
 /// What the merge keeps track of: each log's host ids, the merged ids by address, and which
@@ -64,24 +216,15 @@ struct Merger {
 }
 
 impl Merger {
-    fn new(logs: &[SessionEvents]) -> Self {
-        let started = logs
-            .iter()
-            .map(|l| {
-                l.events
-                    .iter()
-                    .find(|e| matches!(e, ScanEvent::Started { .. }))
-                    .cloned()
-            })
-            .collect();
+    fn new(logs: usize) -> Self {
         Merger {
             ids: HashMap::new(),
             by_addr: HashMap::new(),
             open: HashMap::new(),
             next_id: 0,
-            started,
-            counted: vec![None; logs.len()],
-            finished: vec![None; logs.len()],
+            started: vec![None; logs],
+            counted: vec![None; logs],
+            finished: vec![None; logs],
         }
     }
 

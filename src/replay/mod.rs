@@ -11,7 +11,7 @@ use crate::event::ScanEvent;
 use crate::monitor::Monitor;
 use crate::state::ScanState;
 
-pub use merge::{SessionEvents, merge};
+pub use merge::{MergeStream, SessionEvents, merge};
 
 /// Slowest and fastest replay speeds (scan seconds per real second).
 pub const MIN_SPEED: f64 = 0.25;

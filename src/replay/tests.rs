@@ -191,3 +191,50 @@ fn one_log_passes_through_unchanged_and_nothing_merges_to_nothing() {
     replay.jump_to_end();
     assert!(!replay.next_alarm() && !replay.previous_alarm());
 }
+
+#[test]
+fn a_lazy_merge_reads_one_event_ahead_and_stops_at_the_first_error() {
+    use std::cell::Cell;
+    // Two logs of a thousand events each, read lazily: never more than a few events taken
+    // from a log before the merge gives them out.
+    let taken = [Cell::new(0usize), Cell::new(0usize)];
+    let given = Cell::new(0usize);
+    let log = |li: usize| {
+        let taken = &taken[li];
+        (0..1000u64).map(move |i| {
+            taken.set(taken.get() + 1);
+            Ok::<_, String>(if i == 0 {
+                ScanEvent::Started {
+                    hosts: Some(1),
+                    ports_per_host: 1000,
+                    probes: Some(1000),
+                    params: crate::demo::suggested_params(&builtin("healthy").unwrap()),
+                    seed: 1,
+                }
+            } else {
+                ScanEvent::HostDone {
+                    host: 0,
+                    t_us: i * 10 + li as u64,
+                }
+            })
+        })
+    };
+    let stream = MergeStream::new(vec![(0, log(0)), (5, log(1))]);
+    for event in stream {
+        event.unwrap();
+        given.set(given.get() + 1);
+        let ahead = taken[0].get() + taken[1].get() - given.get();
+        assert!(ahead <= 4, "{ahead} events read ahead");
+    }
+    // An error ends the stream: nothing after it.
+    let failing = (0..5u64).map(|i| {
+        if i == 2 {
+            Err("line 3: not a session log line".to_string())
+        } else {
+            Ok(ScanEvent::HostDone { host: 0, t_us: i })
+        }
+    });
+    let out: Vec<_> = MergeStream::new(vec![(0, failing)]).collect();
+    assert_eq!(out.len(), 3);
+    assert!(out[2].is_err());
+}
