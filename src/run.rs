@@ -540,6 +540,9 @@ async fn present(
     let interrupted = interrupted.load(Ordering::SeqCst);
     let (reason, message) = end_reason(&outcome, interrupted);
     tracing::info!(reason = reason.as_str(), "scan ended");
+    // A log that could not be written whole fails the run, but only after the results and the
+    // report are out: the evidence that did not fit in the log is kept elsewhere.
+    let mut log_failure = None;
     if let Some(session) = session {
         match session.finish(reason, message) {
             Ok(summary) => eprintln!(
@@ -549,13 +552,20 @@ async fn present(
             ),
             // The run failed anyway: its own error is the one to exit with.
             Err(message) if outcome.is_err() => eprintln!("scanwatch: error: {message}"),
-            // The results are out; the log is not whole: that is a failure of the run.
-            Err(message) => return Err(Failure::runtime(message)),
+            Err(message) => log_failure = Some(message),
         }
     }
     let state = outcome?;
-    if let Some(report) = report {
-        report.write(&state, output.quiet)?;
+    if let Some(report) = report
+        && let Err(e) = report.write(&state, output.quiet)
+    {
+        if let Some(message) = &log_failure {
+            eprintln!("scanwatch: error: {message}");
+        }
+        return Err(e);
+    }
+    if let Some(message) = log_failure {
+        return Err(Failure::runtime(message));
     }
     if interrupted {
         return Ok(EXIT_INTERRUPTED);

@@ -720,9 +720,9 @@ fn interrupt_closes_the_log(signal: libc::c_int) {
 }
 
 /// A full disk for real: the log on a 32 KiB tmpfs, mounted in a private mount namespace
-/// (`unshare -m`, root only). The scan runs to its end, its results are printed, the error names
-/// the log and says how many lines it holds, and the log holds exactly those lines: every record
-/// up to the failure, none lost without notice.
+/// (`unshare -m`, root only). The scan runs to its end, its results are printed and its report
+/// written, the error names the log and says how many lines it holds, and the log holds exactly
+/// those lines: every record up to the failure, none lost without notice.
 #[test]
 fn a_full_tmpfs_under_the_log_is_an_error_naming_what_the_log_holds() {
     let require = std::env::var("SCANWATCH_REQUIRE_NETNS").as_deref() == Ok("1");
@@ -741,7 +741,7 @@ fn a_full_tmpfs_under_the_log_is_an_error_naming_what_the_log_holds() {
     let script = r#"
         mount -t tmpfs -o size=32k scanwatch-full "$MOUNT" || exit 97
         "$BIN" demo --scenario healthy --speed max --seed 1 --headless -q \
-            --session "$MOUNT/s.jsonl" >"$OUT/stdout" 2>"$OUT/stderr"
+            --session "$MOUNT/s.jsonl" -o "$OUT/report.json" >"$OUT/stdout" 2>"$OUT/stderr"
         code=$?
         cp "$MOUNT/s.jsonl" "$OUT/s.jsonl"
         exit $code
@@ -787,4 +787,9 @@ fn a_full_tmpfs_under_the_log_is_an_error_naming_what_the_log_holds() {
     let session = read_session(&out.join("s.jsonl")).unwrap();
     assert!(session.events.len() as u64 + 1 >= held - 1, "{held} lines");
     assert!(session.end.is_none());
+    // The report, written elsewhere, has the whole scan: what did not fit in the log is not lost.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+            .expect("a whole JSON report");
+    assert_eq!(report["totals"]["probes"], 5 * 1024, "{report:#}");
 }
