@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// A row that takes longer than this failed (it read a huge file, or hung); it is killed after
 /// twice as long.
-const TIME_LIMIT: Duration = Duration::from_secs(10);
+const TIME_LIMIT: Duration = Duration::from_secs(20);
 /// A row whose process grew larger than this failed (it read a huge file into memory).
 const MEMORY_LIMIT_KIB: i64 = 256 * 1024;
 /// The apparent size of the "huge" files: sparse, so they take no disk.
