@@ -254,21 +254,26 @@ async fn a_stalled_consumer_does_not_inflate_connect_times() {
     );
 }
 
+/// `scenario` (seed 1, its own pace) started held (`EngineOptions::held`).
+fn start_held(scenario: &Scenario) -> engine::RunningScan {
+    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(1);
+    engine::start(
+        Simulated::new(scenario, 1),
+        plan,
+        hinted(scenario),
+        EngineOptions {
+            held: true,
+            ..EngineOptions::default()
+        },
+    )
+}
+
 /// A held scan stays open after its plan is done: re-probes asked for then are still sent, and
 /// it finishes when released.
 #[tokio::test(start_paused = true)]
 async fn a_held_scan_waits_for_its_late_re_probes_and_finishes_when_released() {
     let scenario = builtin("healthy").unwrap();
-    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(1);
-    let mut running = engine::start(
-        Simulated::new(&scenario, 1),
-        plan,
-        hinted(&scenario),
-        EngineOptions {
-            held: true,
-            ..EngineOptions::default()
-        },
-    );
+    let mut running = start_held(&scenario);
     let mut done = 0;
     let total = loop {
         match running.events.recv().await.expect("held: not finished") {
@@ -321,16 +326,7 @@ async fn a_scan_started_held_stays_open_after_a_plan_that_ends_at_once() {
         "one",
     )
     .unwrap();
-    let plan = DemoPlan::new(scenario.clone()).unwrap().scan_plan(1);
-    let mut running = engine::start(
-        Simulated::new(&scenario, 1),
-        plan,
-        hinted(&scenario),
-        EngineOptions {
-            held: true,
-            ..EngineOptions::default()
-        },
-    );
+    let mut running = start_held(&scenario);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut seen = Vec::new();
     while let Ok(Some(e)) =
