@@ -130,20 +130,68 @@ pub fn baseline(data: &[u8]) {
     }
 }
 
-/// A session log (`replay`, `report`, a baseline): every entry read, then the events folded
-/// into a fresh monitor, as replay does.
+/// A session log (`replay`, `report`, a baseline): every entry read; the events played by the
+/// replay clock (forward, alarm jumps back and forth, to the end); the final state drawn as the
+/// live view draws it and written in every report format.
 pub fn session_log(data: &[u8]) {
     let Ok(mut reader) = crate::session::SessionReader::new(Cursor::new(data), "fuzz.jsonl") else {
         return;
     };
-    let mut monitor = reader.header().monitor();
+    let mut events = Vec::new();
     for entry in &mut reader {
         match entry {
-            Ok(crate::session::Entry::Event(event)) => monitor.apply_recorded(&event),
+            Ok(crate::session::Entry::Event(event)) => events.push(event),
             Ok(_) => {}
             Err(_) => return,
         }
     }
+    let header = reader.header().clone();
+    let recording = crate::replay::command::Recording {
+        thresholds: header.thresholds,
+        recheck: header
+            .recheck
+            .as_ref()
+            .map(crate::session::RecheckRecord::rechecker),
+        logs: vec![crate::replay::command::RecordedLog {
+            path: "fuzz.jsonl".into(),
+            header,
+        }],
+        events: Vec::new(),
+    };
+    let mut replay =
+        crate::replay::Replay::of_recheck(events, recording.thresholds, recording.recheck.clone());
+    replay.advance(1.0);
+    while replay.next_alarm() {}
+    while replay.previous_alarm() {}
+    replay.set_speed(crate::replay::MAX_SPEED);
+    replay.advance(1e6);
+    replay.jump_to_end();
+    let state = replay.state();
+    draw(state);
+    let meta = recording.report_meta(state);
+    let input = crate::report::ReportInput::new(state, &meta);
+    for format in [
+        crate::report::ReportFormat::Text,
+        crate::report::ReportFormat::Json,
+        crate::report::ReportFormat::Csv,
+        crate::report::ReportFormat::NmapXml,
+    ] {
+        let mut out = Vec::new();
+        crate::report::write_report(format, &input, &mut out).expect("writing to memory");
+    }
+    let _ = crate::headless::text::summary(state);
+}
+
+/// Draws `state` on an 80×24 screen as the live view does.
+fn draw(state: &crate::state::ScanState) {
+    let opts = crate::tui::TuiOptions::default();
+    let mut app = crate::tui::App::new(&opts, None);
+    app.refresh_index(state, std::time::Instant::now(), true);
+    let backend = ratatui::backend::TestBackend::new(80, 24);
+    let mut terminal = ratatui::Terminal::new(backend).expect("a test terminal");
+    terminal
+        .draw(|frame| crate::tui::draw(frame, &app, state))
+        .expect("drawing into memory");
 }
 
 /// A key spec in `[keys]`: what is accepted shows as a spec that reads back as the same key.
