@@ -32,4 +32,5 @@ pub mod sim;
 pub mod state;
 pub mod targets;
 pub mod throttle;
+pub mod timeline;
 pub mod tui;

@@ -209,7 +209,9 @@ impl Monitor {
             ScanEvent::LocalError(record) => {
                 s.now_us = s.now_us.max(record.t_us);
                 s.local_errors += 1;
-                s.bucket_mut(record.t_us).local_errors += 1;
+                if let Some(bucket) = s.bucket_mut(record.t_us) {
+                    bucket.local_errors += 1;
+                }
             }
             ScanEvent::HostDone { host, t_us } => {
                 s.now_us = s.now_us.max(*t_us);
@@ -245,12 +247,13 @@ impl Monitor {
         let s = &mut self.state;
         s.now_us = s.now_us.max(r.t_us);
         s.totals.add(r.outcome);
-        let bucket = s.bucket_mut(r.t_us);
-        match r.outcome {
-            ProbeOutcome::Open | ProbeOutcome::Closed => bucket.answers += 1,
-            ProbeOutcome::Filtered(FilterReason::NoResponse) => bucket.timeouts += 1,
-            ProbeOutcome::Filtered(_) => bucket.unreachable += 1,
-            ProbeOutcome::LocalError(_) => {}
+        if let Some(bucket) = s.bucket_mut(r.t_us) {
+            match r.outcome {
+                ProbeOutcome::Open | ProbeOutcome::Closed => bucket.answers += 1,
+                ProbeOutcome::Filtered(FilterReason::NoResponse) => bucket.timeouts += 1,
+                ProbeOutcome::Filtered(_) => bucket.unreachable += 1,
+                ProbeOutcome::LocalError(_) => {}
+            }
         }
         let host = s
             .hosts
@@ -368,9 +371,9 @@ mod tests {
         assert_eq!(s.hosts.len(), 1, "the silent host is reduced to a counter");
         assert_eq!(s.silent_hosts, 1);
         assert_eq!(s.up_hosts()[0].open_ports[0].port, 22);
-        assert_eq!(s.timeline.len(), 2);
-        assert_eq!(s.timeline[0].answers, 2);
-        assert_eq!(s.timeline[1].timeouts, 4);
+        assert_eq!(s.timeline.seconds(), 2);
+        assert_eq!(s.timeline.get(0).unwrap().answers, 2);
+        assert_eq!(s.timeline.get(1).unwrap().timeouts, 4);
         assert_eq!(s.latency.len(), 2);
         assert_eq!(s.finished, Some((FinishReason::Completed, 1_600_000)));
     }

@@ -121,14 +121,7 @@ impl HostState {
     }
 }
 
-/// Answers and timeouts within one second of scan time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SecondBucket {
-    pub answers: u32,
-    pub timeouts: u32,
-    pub unreachable: u32,
-    pub local_errors: u32,
-}
+pub use crate::timeline::{SecondBucket, Timeline};
 
 /// The plan as announced when the scan started.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -161,8 +154,8 @@ pub struct ScanState {
     pub local_errors: u64,
     /// Connect times of every answered probe, in µs.
     pub latency: Histogram<u64>,
-    /// Per second of scan time.
-    pub timeline: Vec<SecondBucket>,
+    /// Per second of scan time (the latest day of it).
+    pub timeline: Timeline,
     /// Scan time of the latest event, µs.
     pub now_us: u64,
     /// Interference alarms, in the order raised (cleared ones keep their clear time).
@@ -188,7 +181,7 @@ impl Default for ScanState {
             totals: OutcomeCounts::default(),
             local_errors: 0,
             latency: global_histogram(),
-            timeline: Vec::new(),
+            timeline: Timeline::default(),
             now_us: 0,
             alarms: Vec::new(),
             suspect: 0,
@@ -221,13 +214,10 @@ impl ScanState {
         hosts
     }
 
-    /// The per-second bucket for scan time `t_us`, created on demand.
-    pub fn bucket_mut(&mut self, t_us: u64) -> &mut SecondBucket {
-        let second = (t_us / 1_000_000) as usize;
-        if self.timeline.len() <= second {
-            self.timeline.resize(second + 1, SecondBucket::default());
-        }
-        &mut self.timeline[second]
+    /// The per-second bucket for scan time `t_us`, created on demand (`None` when that second
+    /// is older than the timeline keeps).
+    pub fn bucket_mut(&mut self, t_us: u64) -> Option<&mut SecondBucket> {
+        self.timeline.bucket_mut(t_us)
     }
 }
 

@@ -120,8 +120,8 @@ async fn an_hour_of_scanning_keeps_the_heap_flat() {
         .collect();
     eprintln!("live heap: {}", table.join(", "));
     // What does grow with time, by design: the activity pane's per-second history (16 bytes a
-    // second, kept so the pane can scroll back over the whole scan), about 56 KiB an hour,
-    // held in a Vec that doubles. 128 KiB covers it; a leak of one byte per probe is 480 KB.
+    // second, kept for the latest day so the pane can scroll back), about 56 KiB an hour, held
+    // in a buffer that doubles. 128 KiB covers it; a leak of one byte per probe is 480 KB.
     assert!(
         at_end <= at_10 + 128 * 1024,
         "the heap grew from {} KiB at minute 10 to {} KiB at the end: {table:?}",

@@ -115,7 +115,7 @@ pub fn complete_seconds(state: &ScanState) -> usize {
 
 /// Final outcomes in second `i` of the scan: (answers, timeouts and unreachables).
 pub fn second(state: &ScanState, i: usize) -> (u64, u64) {
-    state.timeline.get(i).map_or((0, 0), |b| {
+    state.timeline.get(i as u64).map_or((0, 0), |b| {
         (
             u64::from(b.answers),
             u64::from(b.timeouts) + u64::from(b.unreachable),
@@ -256,7 +256,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::state::SecondBucket;
 
     fn params() -> ScanParams {
         ScanParams {
@@ -291,15 +290,10 @@ mod tests {
     fn the_rate_comes_from_complete_seconds_of_scan_time() {
         let mut s = ScanState::default();
         assert_eq!(recent_rate(&s), 0.0);
-        s.timeline = vec![
-            SecondBucket {
-                answers: 10,
-                timeouts: 0,
-                ..SecondBucket::default()
-            };
-            8
-        ];
-        s.timeline[7].answers = 1_000; // the second in progress
+        for second in 0..8 {
+            s.timeline.bucket_mut(second * 1_000_000).unwrap().answers = 10;
+        }
+        s.timeline.bucket_mut(7_000_000).unwrap().answers = 1_000; // the second in progress
         s.now_us = 7_400_000;
         assert_eq!(complete_seconds(&s), 7);
         assert_eq!(recent_rate(&s), 10.0);
