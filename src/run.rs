@@ -504,6 +504,7 @@ async fn present(
             }
         });
     }
+    let mut output_error: Option<Failure> = None;
     let outcome = match live {
         Some(tui_opts) => match tui::run(&mut events, control, &tui_opts, session.as_mut()).await {
             Ok(outcome) => {
@@ -526,7 +527,7 @@ async fn present(
         None => {
             let mut stderr = io::stderr();
             let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-            headless::run(
+            let ended = headless::run(
                 &mut events,
                 control,
                 &opts,
@@ -534,11 +535,22 @@ async fn present(
                 &mut stderr,
                 session.as_mut(),
             )
-            .await
+            .await;
+            match ended {
+                Ok(state) => Ok(state),
+                // The results could not be printed: the report and the log still get them.
+                Err(failed) => {
+                    output_error = Some(failed.error);
+                    Ok(failed.state)
+                }
+            }
         }
     };
     let interrupted = interrupted.load(Ordering::SeqCst);
-    let (reason, message) = end_reason(&outcome, interrupted);
+    let (reason, message) = match &output_error {
+        Some(e) => (EndReason::Error, Some(e.to_string())),
+        None => end_reason(&outcome, interrupted),
+    };
     tracing::info!(reason = reason.as_str(), "scan ended");
     // A log that could not be written whole fails the run, but only after the results and the
     // report are out: the evidence that did not fit in the log is kept elsewhere.
@@ -551,17 +563,35 @@ async fn present(
                 summary.lines
             ),
             // The run failed anyway: its own error is the one to exit with.
-            Err(message) if outcome.is_err() => eprintln!("scanwatch: error: {message}"),
+            Err(message) if outcome.is_err() || output_error.is_some() => {
+                eprintln!("scanwatch: error: {message}")
+            }
             Err(message) => log_failure = Some(message),
         }
     }
-    let state = outcome?;
+    let state = match outcome {
+        Ok(state) => state,
+        Err(e) => {
+            // No results to report: a report file made for this run is removed, not left empty.
+            if let Some(report) = report {
+                report.file.discard();
+            }
+            return Err(e);
+        }
+    };
     if let Some(report) = report
         && let Err(e) = report.write(&state, output.quiet)
     {
-        if let Some(message) = &log_failure {
+        for message in output_error
+            .iter()
+            .map(ToString::to_string)
+            .chain(log_failure)
+        {
             eprintln!("scanwatch: error: {message}");
         }
+        return Err(e);
+    }
+    if let Some(e) = output_error {
         return Err(e);
     }
     if let Some(message) = log_failure {

@@ -1140,3 +1140,32 @@ after_probes = {after}
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(alarm_lines(&stderr).len(), 1, "{stderr}");
 }
+
+/// Results that cannot be printed (stdout on a full device) are an error, exit 1, but the
+/// `--output` report and the session log still get the scan as far as it went.
+#[test]
+fn when_the_results_cannot_be_printed_the_report_and_log_still_have_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let log = dir.path().join("session.jsonl");
+    let out = scanwatch()
+        .args(["demo", "--speed", "max", "--headless", "--seed", "1"])
+        .args(["-o", report.to_str().unwrap()])
+        .args(["--session", log.to_str().unwrap()])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the results"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).expect("a whole report");
+    assert!(
+        report["totals"]["probes"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    let session = std::fs::read_to_string(&log).unwrap();
+    let end = session.lines().last().unwrap();
+    assert!(end.contains(r#""reason":"error""#), "{end}");
+}

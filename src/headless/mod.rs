@@ -62,6 +62,14 @@ impl HeadlessOptions {
 ///
 /// Output that cannot be written (a closed pipe) stops the scan; other write errors are runtime
 /// failures.
+/// The results could not be written (not a closed pipe, which just ends the scan): the error,
+/// and the scan's state as far as it went, for the report and the session log.
+#[derive(Debug)]
+pub struct OutputFailed {
+    pub state: ScanState,
+    pub error: Failure,
+}
+
 pub async fn run<W: Write, E: Write>(
     events: &mut mpsc::Receiver<ScanEvent>,
     control: &EngineControl,
@@ -69,7 +77,7 @@ pub async fn run<W: Write, E: Write>(
     out: &mut W,
     err: &mut E,
     mut session: Option<&mut SessionWriter>,
-) -> Result<ScanState, Failure> {
+) -> Result<ScanState, OutputFailed> {
     let mut printer = Printer {
         monitor: Monitor::for_scan(opts.thresholds, opts.recheck.clone()),
         opts,
@@ -296,7 +304,7 @@ impl Printer<'_> {
         events: &mut mpsc::Receiver<ScanEvent>,
         mut session: Option<&mut SessionWriter>,
         err: &mut E,
-    ) -> Result<ScanState, Failure> {
+    ) -> Result<ScanState, OutputFailed> {
         control.stop();
         let mut monitor = self.monitor;
         while let Some(event) = events.recv().await {
@@ -315,7 +323,10 @@ impl Printer<'_> {
         if e.kind() == io::ErrorKind::BrokenPipe {
             Ok(monitor.into_state())
         } else {
-            Err(Failure::runtime(format!("cannot write the results: {e}")))
+            Err(OutputFailed {
+                state: monitor.into_state(),
+                error: Failure::runtime(format!("cannot write the results: {e}")),
+            })
         }
     }
 }
