@@ -111,7 +111,12 @@ pub async fn run<W: Write, E: Write>(
                     }
                 }
                 printer.monitor.forward_requests(control);
-                log_due = log_batch(session.as_deref_mut(), &printer.monitor, err, log_due);
+                if let Some(session) = session.as_deref_mut() {
+                    log_due = session.end_batch(&printer.monitor.state().alarms, log_due);
+                    if let Some(message) = session.new_failure() {
+                        let _ = writeln!(err, "scanwatch: warning: {message}");
+                    }
+                }
                 if let Some(e) = failed {
                     return printer.output_failed(e, control, events, session, err).await;
                 }
@@ -139,24 +144,6 @@ pub async fn run<W: Write, E: Write>(
             .await;
     }
     Ok(printer.monitor.into_state())
-}
-
-/// Ends a batch in the session log: the alarms raised or cleared by it, and the lines go to
-/// the writer thread when due. Returns when the lines still buffered are due (`due` if it was
-/// set already). A write failure is a warning, once.
-fn log_batch<E: Write>(
-    session: Option<&mut SessionWriter>,
-    monitor: &Monitor,
-    err: &mut E,
-    due: Option<Instant>,
-) -> Option<Instant> {
-    let session = session?;
-    session.alarms(&monitor.state().alarms);
-    let pending = session.end_batch();
-    if let Some(message) = session.new_failure() {
-        let _ = writeln!(err, "scanwatch: warning: {message}");
-    }
-    pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
 }
 
 /// Sleeps until `due` (never resolves without one).

@@ -282,11 +282,17 @@ impl SessionWriter {
         }
     }
 
-    /// Ends a batch of events: hands the buffered lines over when there are
-    /// [`HANDOVER_BYTES`] of them or the oldest is [`HANDOVER_EVERY`] old. Returns true when
-    /// lines are still waiting: the caller then calls [`flush`](Self::flush) within
-    /// [`HANDOVER_EVERY`] if no other batch comes.
-    pub fn end_batch(&mut self) -> bool {
+    /// Ends a batch of events: records the alarms it raised or cleared (`alarms`: every alarm
+    /// of the scan so far), and hands the buffered lines over when there are
+    /// [`HANDOVER_BYTES`] of them or the oldest is [`HANDOVER_EVERY`] old. Returns when the
+    /// lines still buffered are due (`due` if it was set already, `None` when none wait): the
+    /// caller then calls [`flush`](Self::flush) by then if no other batch comes.
+    pub fn end_batch(
+        &mut self,
+        alarms: &[Alarm],
+        due: Option<tokio::time::Instant>,
+    ) -> Option<tokio::time::Instant> {
+        self.alarms(alarms);
         if self.buf.len() >= HANDOVER_BYTES
             || self
                 .pending_since
@@ -294,7 +300,8 @@ impl SessionWriter {
         {
             self.flush();
         }
-        !self.buf.is_empty()
+        (!self.buf.is_empty())
+            .then(|| due.unwrap_or_else(|| tokio::time::Instant::now() + HANDOVER_EVERY))
     }
 
     /// Hands the buffered lines to the writer thread now (waiting, never dropping, when its

@@ -128,7 +128,13 @@ where
                         }
                     }
                     monitor.forward_requests(control);
-                    log_due = log_batch(session.as_deref_mut(), &monitor, &mut app, log_due);
+                    if let Some(session) = session.as_deref_mut() {
+                        log_due = session.end_batch(&monitor.state().alarms, log_due);
+                        if let Some(message) = session.new_failure() {
+                            app.session_failed = true;
+                            app.notify(message);
+                        }
+                    }
                     app.auto_throttle_for_new_alarms(monitor.state());
                 }
                 dirty = true;
@@ -197,25 +203,6 @@ where
         state: monitor.into_state(),
         quit_early,
     })
-}
-
-/// Ends a batch in the session log: the alarms raised or cleared by it, and the lines go to
-/// the writer thread when due. Returns when the lines still buffered are due (`due` if it was
-/// set already). A write failure is shown once, and stays in the status bar.
-fn log_batch(
-    session: Option<&mut SessionWriter>,
-    monitor: &Monitor,
-    app: &mut App,
-    due: Option<Instant>,
-) -> Option<Instant> {
-    let session = session?;
-    session.alarms(&monitor.state().alarms);
-    let pending = session.end_batch();
-    if let Some(message) = session.new_failure() {
-        app.session_failed = true;
-        app.notify(message);
-    }
-    pending.then(|| due.unwrap_or_else(|| Instant::now() + crate::session::HANDOVER_EVERY))
 }
 
 /// Draws one frame of the panes (the replay view's too).
