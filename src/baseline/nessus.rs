@@ -161,19 +161,12 @@ pub(super) fn read(mut walk: XmlWalk<'_>, _root: Element) -> Result<Baseline, Fa
     };
 
     if cut {
-        let mut note = format!(
-            "{name}: the XML ends {} before </NessusClientData_v2>, as a cut copy or an \
-             interrupted export leaves it: read the {} it completed",
-            walk.cut_place(),
-            count(hosts.len(), "host", "hosts")
-        );
-        if let Some(h) = &host {
-            note.push_str(&format!(
-                "; the host started at line {} was cut and is left out",
-                walk.line_of(h.offset)
-            ));
-        }
-        notes.push(note);
+        notes.push(walk.cut_note(
+            "</NessusClientData_v2>",
+            "as a cut copy or an interrupted export leaves it",
+            hosts.len(),
+            host.as_ref().map(|h| h.offset),
+        ));
     }
     if scanner_items == 0 && hosts.len() > 0 {
         notes.push(format!(

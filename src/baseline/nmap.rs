@@ -151,19 +151,12 @@ pub(super) fn read(mut walk: XmlWalk<'_>, root: Element) -> Result<Baseline, Fai
     };
 
     if cut {
-        let mut note = format!(
-            "{name}: the XML ends {} before </nmaprun>, as an aborted scan leaves it: \
-             read the {} it completed",
-            walk.cut_place(),
-            count(hosts.len(), "host", "hosts")
-        );
-        if let Some(h) = &host {
-            note.push_str(&format!(
-                "; the host started at line {} was cut and is left out",
-                walk.line_of(h.offset)
-            ));
-        }
-        notes.push(note);
+        notes.push(walk.cut_note(
+            "</nmaprun>",
+            "as an aborted scan leaves it",
+            hosts.len(),
+            host.as_ref().map(|h| h.offset),
+        ));
     }
     if runs > 1 {
         notes.push(format!(

@@ -168,6 +168,31 @@ impl<'a> XmlWalk<'a> {
         }
     }
 
+    /// The note for an input cut before its `root` closed (`</nmaprun>`): where it ends, `why`
+    /// that happens, how many hosts it completed, and the line of the host it cut
+    /// (`cut_host_at`, a byte offset), which is left out.
+    pub fn cut_note(
+        &self,
+        root: &str,
+        why: &str,
+        hosts: usize,
+        cut_host_at: Option<usize>,
+    ) -> String {
+        let mut note = format!(
+            "{}: the XML ends {} before {root}, {why}: read the {} it completed",
+            self.name,
+            self.cut_place(),
+            super::count(hosts, "host", "hosts")
+        );
+        if let Some(offset) = cut_host_at {
+            note.push_str(&format!(
+                "; the host started at line {} was cut and is left out",
+                self.line_of(offset)
+            ));
+        }
+        note
+    }
+
     /// The line of byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
         line_col(self.text, offset).0
