@@ -30,6 +30,28 @@ pub fn rfc3339(t: SystemTime) -> String {
     format!("{}T{}Z", date_text(date), clock_text(secs_of_day))
 }
 
+/// `2026-11-21T10:15:00.123456Z`: microseconds, UTC.
+pub fn rfc3339_micros(t: SystemTime) -> String {
+    let (date, secs_of_day, micros) = split(unix_us(t));
+    format!(
+        "{}T{}.{micros:06}Z",
+        date_text(date),
+        clock_text(secs_of_day)
+    )
+}
+
+/// `20261121T101500Z`: the basic ISO 8601 form, UTC, for file names.
+pub fn compact_utc(t: SystemTime) -> String {
+    let (date, secs, _) = split(unix_us(t));
+    let (year, month, day) = civil_from_days(date);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// `2026-11-21T10:19:24.123Z`: milliseconds, UTC.
 pub fn rfc3339_millis(t: SystemTime) -> String {
     let (date, secs_of_day, micros) = split(unix_us(t));

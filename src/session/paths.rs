@@ -153,51 +153,15 @@ pub fn unix_us(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// RFC 3339 in UTC with microseconds: `2026-11-21T10:15:00.123456Z`.
+/// RFC 3339 in UTC with microseconds: `2026-11-21T10:15:00.123456Z` (a clock set before 1970
+/// reads as the epoch, as in [`unix_us`]).
 pub fn rfc3339_utc(t: SystemTime) -> String {
-    let us = unix_us(t);
-    let (date, time) = civil(us / 1_000_000);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        date.0,
-        date.1,
-        date.2,
-        time.0,
-        time.1,
-        time.2,
-        us % 1_000_000
-    )
+    crate::report::time::rfc3339_micros(t.max(UNIX_EPOCH))
 }
 
 /// `20261121T101500Z`: the basic ISO 8601 form, for file names.
 pub fn compact_utc(t: SystemTime) -> String {
-    let (date, time) = civil(unix_us(t) / 1_000_000);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        date.0, date.1, date.2, time.0, time.1, time.2
-    )
-}
-
-/// (year, month, day) and (hour, minute, second) of a Unix time in UTC (H. Hinnant's
-/// days-to-civil algorithm).
-fn civil(secs: u64) -> ((i64, u32, u32), (u32, u32, u32)) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let time = (
-        (rem / 3600) as u32,
-        (rem / 60 % 60) as u32,
-        (rem % 60) as u32,
-    );
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    ((year, month, day), time)
+    crate::report::time::compact_utc(t.max(UNIX_EPOCH))
 }
 
 #[cfg(test)]
