@@ -4,13 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use scanwatch::event::{AfterConnect, ProbeOutcome};
 use scanwatch::probe::{Prober, TcpConnect};
+
+mod common;
+use common::scanwatch;
 
 /// What a listener does with each connection it accepts.
 #[derive(Debug, Clone, Copy)]
@@ -201,26 +203,6 @@ async fn many_open_ports_are_read_at_once() {
 
 // ------------------------------------------------------------------------------------------
 // The real binary.
-
-fn scanwatch() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwatch"));
-    // Never pick up the developer's own configuration.
-    cmd.env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test-config");
-    cmd.env("XDG_STATE_HOME", state_home());
-    cmd
-}
-
-/// Where the binary's session logs go during these tests (emptied once per test run), so that
-/// tests never write into the real home.
-fn state_home() -> &'static std::path::Path {
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(concat!(module_path!(), "-state"));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    })
-}
 
 struct Ports {
     banner: u16,

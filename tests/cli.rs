@@ -3,27 +3,10 @@
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn scanwatch() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwatch"));
-    // Never pick up the developer's own configuration.
-    cmd.env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test-config");
-    cmd.env("XDG_STATE_HOME", state_home());
-    cmd
-}
-
-/// Where the binary's session logs go during these tests (emptied once per test run), so that
-/// tests never write into the real home.
-fn state_home() -> &'static std::path::Path {
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(concat!(module_path!(), "-state"));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    })
-}
+mod common;
+use common::scanwatch;
 
 fn run(args: &[&str]) -> Output {
     scanwatch().args(args).output().unwrap()

@@ -8,17 +8,10 @@
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn scanwatch() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwatch"));
-    cmd.env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test-config");
-    cmd.env(
-        "XDG_STATE_HOME",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-report-state"),
-    );
-    cmd
-}
+mod common;
+use common::scanwatch;
 
 fn run(args: &[&str]) -> Output {
     scanwatch().args(args).output().unwrap()

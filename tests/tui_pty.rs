@@ -7,9 +7,12 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::scanwatch;
 
 const ENTER_ALT_SCREEN: &str = "\x1b[?1049h";
 const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
@@ -39,26 +42,12 @@ fn openpty() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
 
-/// Where the binary's session logs go during these tests (emptied once per test run), so that
-/// tests never write into the real home.
-fn state_home() -> &'static std::path::Path {
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(concat!(module_path!(), "-state"));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    })
-}
-
 /// Starts `scanwatch args` with stdout and stderr (and stdin unless `stdin_null`) on the
 /// terminal, which becomes its controlling terminal. Returns the child and what it writes.
 fn spawn(args: &[&str], stdin_null: bool) -> (Child, File, Arc<Mutex<Vec<u8>>>) {
     let (master, slave) = openpty();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scanwatch"));
+    let mut cmd = scanwatch();
     cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent-scanwatch-test")
-        .env("XDG_STATE_HOME", state_home())
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave.try_clone().unwrap()));
     if stdin_null {
