@@ -145,19 +145,11 @@ pub fn session_log(data: &[u8]) {
             Err(_) => return,
         }
     }
-    let header = reader.header().clone();
-    let recording = crate::replay::command::Recording {
-        thresholds: header.thresholds,
-        recheck: header
-            .recheck
-            .as_ref()
-            .map(crate::session::RecheckRecord::rechecker),
-        logs: vec![crate::replay::command::RecordedLog {
+    let recording =
+        crate::replay::command::Recording::of_logs(vec![crate::replay::command::RecordedLog {
             path: "fuzz.jsonl".into(),
-            header,
-        }],
-        events: Vec::new(),
-    };
+            header: reader.header().clone(),
+        }]);
     let mut replay =
         crate::replay::Replay::of_recheck(events, recording.thresholds, recording.recheck.clone());
     replay.advance(1.0);

@@ -61,7 +61,7 @@ impl Recording {
         Ok((recording, monitor.into_state()))
     }
 
-    /// Opens every file and reads its header; warns when their thresholds differ.
+    /// Opens every file and reads its header.
     fn open(files: &[PathBuf]) -> Result<(Recording, Vec<Reader>), Failure> {
         let mut readers = Vec::with_capacity(files.len());
         let mut logs = Vec::with_capacity(files.len());
@@ -73,6 +73,12 @@ impl Recording {
             });
             readers.push(reader);
         }
+        Ok((Recording::of_logs(logs), readers))
+    }
+
+    /// A recording of these logs, its events still to come: the first log's thresholds (with a
+    /// warning when the others' differ) and re-check.
+    pub fn of_logs(logs: Vec<RecordedLog>) -> Recording {
         let thresholds = logs
             .first()
             .map(|l| l.header.thresholds)
@@ -87,13 +93,12 @@ impl Recording {
             .first()
             .and_then(|l| l.header.recheck.as_ref())
             .map(crate::session::RecheckRecord::rechecker);
-        let recording = Recording {
+        Recording {
             logs,
             events: Vec::new(),
             thresholds,
             recheck,
-        };
-        Ok((recording, readers))
+        }
     }
 
     /// A monitor to fold the recording with: its thresholds and re-check.
