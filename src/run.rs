@@ -515,12 +515,13 @@ async fn present(
                 let written = stdout
                     .write_all(headless::text::summary(&outcome.state).as_bytes())
                     .and_then(|_| stdout.flush());
-                match written {
-                    Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                        Err(Failure::runtime(format!("cannot write the results: {e}")))
-                    }
-                    _ => Ok(outcome.state),
+                // As headless: results that cannot be printed still go to the report and log.
+                if let Err(e) = written
+                    && e.kind() != io::ErrorKind::BrokenPipe
+                {
+                    output_error = Some(Failure::runtime(format!("cannot write the results: {e}")));
                 }
+                Ok(outcome.state)
             }
             Err(e) => Err(e),
         },
